@@ -1,0 +1,74 @@
+/**
+ * The public shape of the RPC layer (first layer: no retransmission yet — see `RetryPolicy`, the seam
+ * for the seed-004 reliability layer).
+ */
+import type { Logger } from '../protocol/logger.js';
+
+/** What a method handler on the server (node) side returns: the XCC `result` object. */
+export type ResultObject = Record<string, unknown> & { code: number; message: string };
+
+export interface RpcContext {
+  /** The request id (absent for fire-and-forget notifications-as-calls). */
+  readonly id: string | undefined;
+  readonly method: string;
+  /** The controller that sent it, from `params.ctrl_uuid`, if any. */
+  readonly ctrlUuid: string | undefined;
+  /** The subject the request arrived on. */
+  readonly subject: string;
+  /** Aborted when the server stops. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A method handler. Params have already been validated against the method's schema by the server.
+ * Throwing is an internal error (-32603 is NOT used: the server answers `result.code` 500 and logs).
+ */
+export type MethodHandler = (params: Record<string, unknown>, ctx: RpcContext) => Promise<ResultObject>;
+
+export interface RpcServerOptions {
+  /** Subjects to serve, e.g. `[{subject: 'cn.xswitch.node', queue: 'xnode'}, {subject: 'cn.xswitch.node.<uuid>'}]`. */
+  subjects: { subject: string; queue?: string }[];
+  /** Method name → handler. Unknown methods get JSON-RPC -32601. */
+  handlers: Record<string, MethodHandler>;
+  /**
+   * Validates params for a known method: returns the parsed params or an error message naming the bad
+   * field (answered as -32602).
+   */
+  validate?: (method: string, params: unknown) => { ok: true; params: Record<string, unknown> } | { ok: false; message: string };
+  /** Maps a ctrl_uuid to the subject async results go to (`cn.xswitch.ctrl.<ctrl_uuid>`). */
+  ctrlSubject: (ctrlUuid: string) => string;
+  /** Methods that honour `expect_100_trying` (seed 002): answer 100 at once, final result to the ctrl subject. */
+  trying?: ReadonlySet<string>;
+  /** Largest accepted request in bytes (default 1 MiB). */
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
+
+export interface CallOptions {
+  /** How long to wait for the final result (default: the method's default timeout). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /**
+   * `sync` (default): NATS request/reply. `async`: publish with an id; the result arrives on our own
+   * ctrl subject. `notify`: publish without id; no result (resolves when published).
+   */
+  mode?: 'sync' | 'async' | 'notify';
+  /** Ask for an immediate 100 Trying; the final result then arrives on the ctrl subject. */
+  expect100?: boolean;
+}
+
+/** Seam for the seed-004 reliability layer: decides resends. The first layer never resends. */
+export interface RetryPolicy {
+  /** Delay before the n-th resend (1-based), or undefined to stop resending. */
+  resendDelay(attempt: number): number | undefined;
+}
+
+export interface RpcClientOptions {
+  ctrlUuid: string;
+  /** Our own subject (`cn.xswitch.ctrl.<ctrl_uuid>`): async results arrive here. */
+  ownSubject: string;
+  /** Messages on our own subject that are not responses (events, node→ctrl requests). */
+  onMessage?: (decoded: { method: string; params: Record<string, unknown>; id?: string; reply?: string }) => void;
+  retry?: RetryPolicy;
+  logger?: Logger;
+}
