@@ -83,12 +83,29 @@ export interface PlayOutcome {
 }
 
 export interface RecordOutcome {
+  /** The path as requested. */
   path: string;
+  /** Where the file was actually written (absolute), when the backend writes files. */
+  file?: string;
   recordMs: number;
   size: number;
   samples: number;
   terminator?: string;
   completion_cause: string;
+}
+
+/** Options of `MediaSession.record`. */
+export interface RecordOptions {
+  path: string;
+  limitSec?: number;
+  terminators?: string;
+  silenceSec?: number;
+  rate?: number;
+  /**
+   * Called once the file is on disk, whatever ended the recording — including an abort, where the
+   * promise has already rejected with the signal's reason (lets the node report Event.Record STOP).
+   */
+  onWritten?: (outcome: RecordOutcome) => void;
 }
 
 export interface CollectOptions {
@@ -128,10 +145,7 @@ export interface MediaSession {
   /** Duration in ms the media would play for, or an Error describing why it cannot be played. */
   durationOf(media: MediaSpec): Promise<number | Error>;
   /** Records until `limitSec`, a terminator digit, `silenceSec` of silence, or the signal aborts. */
-  record(
-    options: { path: string; limitSec?: number; terminators?: string; silenceSec?: number; rate?: number },
-    signal: AbortSignal,
-  ): Promise<RecordOutcome>;
+  record(options: RecordOptions, signal: AbortSignal): Promise<RecordOutcome>;
   collectDigits(options: CollectOptions, signal: AbortSignal): Promise<CollectOutcome>;
   detectSpeech(options: SpeechOptions, signal: AbortSignal): Promise<SpeechOutcome>;
   /** Sends DTMF to the far end (a scripted far end may react). */
@@ -151,11 +165,18 @@ export interface MediaBackend {
   stop(): Promise<void>;
   /**
    * Opens media for a channel. `events` is how the far end's DTMF, speech and hangups reach the node.
-   * For inbound channels the caller script starts running now; for outbound ones after `answered`.
+   * The channel's script starts running now: open inbound channels when they are created and outbound
+   * ones when they are `answered` (pass the originate's `script`). A bad script throws a typed error.
    */
-  open(channel: { uuid: string; direction: 'inbound' | 'outbound'; script?: CallerStep[] }, events: (ev: FarEndEvent) => void): MediaSession;
+  open(
+    channel: { uuid: string; direction: 'inbound' | 'outbound'; script?: CallerStep[] },
+    events: (ev: FarEndEvent) => void,
+  ): MediaSession;
   /** Places an outbound leg; yields progress until a terminal item. Aborting cancels the attempt. */
-  originate(request: OriginateRequest, signal: AbortSignal): AsyncIterable<OriginateProgress> & {
+  originate(
+    request: OriginateRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<OriginateProgress> & {
     /** The far end's post-answer script, if the destination has one. */
     readonly script?: CallerStep[];
   };
@@ -163,4 +184,38 @@ export interface MediaBackend {
 
 export interface MediaSink {
   inbound(offer: InboundOffer): string;
+}
+
+/** Why a media operation could not run. */
+export type MediaErrorKind = 'not_found' | 'unsupported' | 'invalid' | 'closed' | 'io';
+
+const MEDIA_ERROR_CODES: Readonly<Record<MediaErrorKind, number>> = {
+  not_found: 404,
+  unsupported: 501,
+  invalid: 400,
+  closed: 410,
+  io: 500,
+};
+
+/**
+ * A media operation failed for a reason other than an abort (an abort rejects with the signal's reason).
+ * `code` is the XCC result code a node should answer with.
+ *
+ * @example
+ * const d = await session.durationOf({ type: 'FILE', data: 'missing.wav' });
+ * if (d instanceof MediaError && d.kind === 'not_found') reply(d.code, d.message);
+ */
+export class MediaError extends Error {
+  override readonly name = 'MediaError';
+  readonly kind: MediaErrorKind;
+
+  constructor(kind: MediaErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+  }
+
+  /** The XCC result code for this kind: not_found 404, unsupported 501, invalid 400, closed 410, io 500. */
+  get code(): number {
+    return MEDIA_ERROR_CODES[this.kind];
+  }
 }

@@ -14,6 +14,8 @@ export const Code = {
   /** Takeover conflict: another controller owns the channel and `takeover` was not set. */
   Conflict: 419,
   InternalError: 500,
+  /** A call attempt failed (Dial, Bridge b-leg): the FreeSWITCH cause is in `result.cause`. */
+  CallFailed: 480,
   /** Not implemented by this node (e.g. a method the simulator cannot honour). */
   NotImplemented: 501,
   /** Node shutting down: new calls refused. */

@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './states.js';
 export * from './subjects.js';
+export * from './schemas/index.js';

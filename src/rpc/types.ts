@@ -2,6 +2,7 @@
  * The public shape of the RPC layer (first layer: no retransmission yet — see `RetryPolicy`, the seam
  * for the seed-004 reliability layer).
  */
+import type { RpcResponse } from '../protocol/envelope.js';
 import type { Logger } from '../protocol/logger.js';
 
 /** What a method handler on the server (node) side returns: the XCC `result` object. */
@@ -34,13 +35,21 @@ export interface RpcServerOptions {
    * Validates params for a known method: returns the parsed params or an error message naming the bad
    * field (answered as -32602).
    */
-  validate?: (method: string, params: unknown) => { ok: true; params: Record<string, unknown> } | { ok: false; message: string };
+  validate?: (
+    method: string,
+    params: unknown,
+  ) => { ok: true; params: Record<string, unknown> } | { ok: false; message: string };
   /** Maps a ctrl_uuid to the subject async results go to (`cn.xswitch.ctrl.<ctrl_uuid>`). */
   ctrlSubject: (ctrlUuid: string) => string;
-  /** Methods that honour `expect_100_trying` (seed 002): answer 100 at once, final result to the ctrl subject. */
-  trying?: ReadonlySet<string>;
+  /**
+   * Which requests honour `expect_100_trying` (seed 002): answer 100 at once, final result to the ctrl
+   * subject. A set of method names, or a predicate when it depends on params (Record: only action RECORD).
+   */
+  trying?: ReadonlySet<string> | ((method: string, params: Record<string, unknown>) => boolean);
   /** Largest accepted request in bytes (default 1 MiB). */
   maxMessageBytes?: number;
+  /** Added as `node_uuid` to the results the server makes itself (100 Trying, 400, 500). Default: none. */
+  nodeUuid?: string;
   logger?: Logger;
 }
 
@@ -68,7 +77,22 @@ export interface RpcClientOptions {
   /** Our own subject (`cn.xswitch.ctrl.<ctrl_uuid>`): async results arrive here. */
   ownSubject: string;
   /** Messages on our own subject that are not responses (events, node→ctrl requests). */
-  onMessage?: (decoded: { method: string; params: Record<string, unknown>; id?: string; reply?: string }) => void;
+  onMessage?: (decoded: {
+    method: string;
+    params: Record<string, unknown>;
+    id?: string;
+    reply?: string;
+  }) => void;
   retry?: RetryPolicy;
+  /**
+   * Responses on our own subject whose id is unknown or already settled (timed out, cancelled): e.g.
+   * the late answer of a Dial that timed out, so the caller can hang the created leg up.
+   * Default: a `logger.warn` line.
+   */
+  onUnexpected?: (response: RpcResponse) => void;
+  /** Timeout of a call without `timeoutMs` (default 5000 ms). */
+  defaultTimeoutMs?: number;
+  /** Id source (default `createIdGenerator()`). */
+  ids?: () => string;
   logger?: Logger;
 }
