@@ -150,6 +150,11 @@ export interface MediaSession {
   detectSpeech(options: SpeechOptions, signal: AbortSignal): Promise<SpeechOutcome>;
   /** Sends DTMF to the far end (a scripted far end may react). */
   sendDtmf(digits: string): void;
+  /**
+   * Starts the far end's script now, after any script already running. Outbound legs whose media opened
+   * early (MEDIA before ANSWERED) get their post-answer script this way, at answer.
+   */
+  startScript(script: CallerStep[]): void;
   /** Releases everything (timers, script runner). Idempotent. */
   close(): void;
 }

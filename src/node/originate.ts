@@ -204,8 +204,11 @@ async function runLeg(
     if (options.emitReady) rt.emitChannel(ch, 'READY');
     decide({ ok: true, channel: ch });
   };
-  const openMedia = (script: OriginateScript): void => {
-    if (!ch.media) rt.openMedia(ch, script.script).live();
+  // The destination's script is what the far end does after answering: early media opens the media
+  // without it, and the answer starts it (on the media opened then, or on the early one).
+  const openMedia = (script: CallerStep[] | undefined): void => {
+    if (!ch.media) rt.openMedia(ch, script).live();
+    else if (script !== undefined) ch.media.startScript(script);
   };
   try {
     const progress = rt.media.originate(
@@ -229,7 +232,7 @@ async function runLeg(
         case 'early_media':
           // With ignore_early_media the caller waits for the answer: no MEDIA/READY before ANSWERED.
           if (!spec.ignoreEarlyMedia && !ch.mediaUp) {
-            openMedia(progress);
+            openMedia(undefined);
             ch.mediaUp = true;
             rt.emitChannel(ch, 'MEDIA');
             becomeReady();
@@ -237,7 +240,7 @@ async function runLeg(
           break;
         case 'answered':
           rt.cancelTimer(ch, ringTimer);
-          openMedia(progress);
+          openMedia((progress as OriginateScript).script);
           rt.answer(ch);
           answerBridgedCaller(rt, ch);
           if (!ch.mediaUp) {

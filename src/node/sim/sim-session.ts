@@ -3,6 +3,7 @@
  * Clock), the buffer of digits the far end typed, and the media operations (play, collect, detect
  * speech, record) timed on the Clock. Rules are documented in docs/simulator.md.
  */
+import { parseCallerScript } from './caller-script.js';
 import type { Clock, Timer } from '../../clock/index.js';
 import type { Logger } from '../../protocol/index.js';
 import {
@@ -85,8 +86,7 @@ export class SimSession implements MediaSession {
   #scriptRunning = true;
   #hungUp = false;
   #closed = false;
-  /** Settles when the script runner has finished (never rejects). */
-  readonly scriptFinished: Promise<void>;
+  #scriptFinished: Promise<void>;
 
   constructor(
     channel: { uuid: string; direction: 'inbound' | 'outbound'; script: CallerStep[] },
@@ -100,7 +100,20 @@ export class SimSession implements MediaSession {
     // Started on a microtask, not inside the constructor: a first `dtmf` or `hangup` step must not reach
     // the node's event callback before `open()` has returned the session to it.
     const script = channel.script;
-    this.scriptFinished = Promise.resolve().then(() => this.#runScript(script));
+    this.#scriptFinished = Promise.resolve().then(() => this.#runScript(script));
+  }
+
+  /** Settles when the script runner has finished (never rejects). */
+  get scriptFinished(): Promise<void> {
+    return this.#scriptFinished;
+  }
+
+  startScript(script: CallerStep[]): void {
+    if (this.#closed || this.#hungUp) return;
+    const steps = parseCallerScript(script);
+    if (steps.length === 0) return;
+    this.#scriptRunning = true;
+    this.#scriptFinished = this.#scriptFinished.then(() => this.#runScript(steps));
   }
 
   /** Every SendDTMF string sent to the far end, in order. */

@@ -1,0 +1,110 @@
+/**
+ * `xcc node`: a simulated switch node (XNode + SimMedia) on a real NATS server, until SIGINT/SIGTERM.
+ * The first signal shuts down gracefully (Shutdown semantics: new calls get 603, existing calls finish
+ * within `--grace`), a second one stops at once (remaining calls hung up with SYSTEM_SHUTDOWN), and the
+ * node unregisters before the process exits.
+ */
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { RealClock } from '../../clock/index.js';
+import type { DestinationBehaviour } from '../../node/media.js';
+import { XNode } from '../../node/index.js';
+import { SimMedia } from '../../node/sim/index.js';
+import { loadDirectory } from '../config-file.js';
+import { DEMO_CALLERS, DEMO_DEST_NUMBER, DEMO_DIRECTORY } from '../demo/callers.js';
+import { ExitCode } from '../errors.js';
+import { type CliIo, untilAborted } from '../io.js';
+import { createLogger } from '../logger.js';
+import { addNatsFlags, connectNats, type NatsFlags } from '../nats.js';
+import { positiveInt, positiveNumber, subjectToken } from '../option-parsers.js';
+import type { GlobalFlags, RunAction } from '../program.js';
+
+export interface NodeOptions extends NatsFlags {
+  nodeUuid?: string;
+  name?: string;
+  directory?: string;
+  /** Inject a demo caller every this many ms. */
+  trickleMs?: number;
+  recordDir?: string;
+  mediaDir?: string;
+  /** Seconds existing calls may take to finish after the first SIGINT/SIGTERM. */
+  grace: number;
+}
+
+export function registerNode(program: Command, run: RunAction, globals: () => GlobalFlags): void {
+  addNatsFlags(
+    program
+      .command('node')
+      .description('run a simulated switch node (XNode + simulated media) on NATS until Ctrl-C')
+      .option('--node-uuid <id>', 'node uuid (default: random)', subjectToken)
+      .option('--name <name>', 'node name shown in status events')
+      .option('--directory <file>', 'simulated destinations (YAML/JSON: number → behaviour)')
+      .option('--trickle-ms <ms>', 'also inject a demo caller every MS ms', positiveInt)
+      .option('--record-dir <dir>', 'where Record writes files (default: <tmp>/xcc-recordings)')
+      .option('--media-dir <dir>', 'where relative FILE media are looked up (default: current directory)')
+      .option(
+        '--grace <seconds>',
+        'graceful shutdown: how long calls may take to finish',
+        positiveNumber,
+        600,
+      ),
+  ).action(async (opts: NodeOptions) => {
+    await run((io) => runNode(opts, io, globals()));
+  });
+}
+
+export async function runNode(opts: NodeOptions, io: CliIo, globals: GlobalFlags): Promise<number> {
+  const logger = createLogger(globals.logLevel, 'xcc-node');
+  const directory: Record<string, DestinationBehaviour> =
+    opts.directory === undefined ? { ...DEMO_DIRECTORY } : await loadDirectory(opts.directory);
+  const nodeUuid = opts.nodeUuid ?? randomUUID();
+  const bus = await connectNats(opts, `xcc-node-${nodeUuid}`, logger);
+  const clock = new RealClock();
+  const media = new SimMedia({
+    clock,
+    directory,
+    recordRoot: resolve(opts.recordDir ?? join(tmpdir(), 'xcc-recordings')),
+    mediaRoot: resolve(opts.mediaDir ?? '.'),
+    logger,
+    ...(opts.trickleMs === undefined
+      ? {}
+      : {
+          trickle: {
+            everyMs: opts.trickleMs,
+            scripts: DEMO_CALLERS.map((c) => c.script),
+            to: DEMO_DEST_NUMBER,
+          },
+        }),
+  });
+  const node = new XNode({
+    bus,
+    clock,
+    media,
+    nodeUuid,
+    ...(opts.name === undefined ? {} : { name: opts.name }),
+    subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
+    logger,
+  });
+  try {
+    await node.start();
+    io.out(`xcc node ${node.uuid} up on ${opts.nats} (simulated media; Ctrl-C to stop)`);
+    const lost = await Promise.race([untilAborted(io.stop).then(() => false), bus.closed.then(() => true)]);
+    if (lost) {
+      io.err(`xcc node: connection to NATS at ${opts.nats} lost`);
+      await node.stop();
+      return ExitCode.Failed;
+    }
+    io.out(
+      `xcc node: shutting down (${node.channelCount} calls in progress, up to ${opts.grace} s; Ctrl-C again to stop now)`,
+    );
+    await Promise.race([node.shutdown(opts.grace * 1000), untilAborted(io.force)]);
+    // After a forced stop (or when shutdown already stopped the node) this is quick and idempotent.
+    await node.stop();
+    io.out(`xcc node ${node.uuid} stopped`);
+    return ExitCode.OK;
+  } finally {
+    await bus.drain().catch(() => bus.close());
+  }
+}
