@@ -4,7 +4,10 @@ export class BusError extends Error {
 }
 export class BusTimeoutError extends BusError {
   override readonly name = 'BusTimeoutError';
-  constructor(readonly subject: string, readonly timeoutMs: number) {
+  constructor(
+    readonly subject: string,
+    readonly timeoutMs: number,
+  ) {
     super(`request to ${subject} timed out after ${timeoutMs} ms`);
   }
 }
@@ -22,7 +25,10 @@ export class BusClosedError extends BusError {
 }
 export class PayloadTooLargeError extends BusError {
   override readonly name = 'PayloadTooLargeError';
-  constructor(readonly size: number, readonly max: number) {
+  constructor(
+    readonly size: number,
+    readonly max: number,
+  ) {
     super(`payload of ${size} bytes exceeds the bus maximum of ${max}`);
   }
 }

@@ -19,5 +19,11 @@ export {
   type MemoryBrokerStats,
   MemoryBus,
 } from './memory-bus.js';
-export { NatsBus, type NatsBusOptions } from './nats-bus.js';
+export {
+  BusConnectError,
+  type BusConnectFailure,
+  NatsBus,
+  type NatsBusOptions,
+  type NatsBusTlsOptions,
+} from './nats-bus.js';
 export { hasWildcard, isValidPattern, isValidSubject, matchSubject, matchTokens } from './subject-match.js';

@@ -110,6 +110,8 @@ describe('NatsBus authentication', () => {
       credsFile: '/nonexistent/x.creds',
     }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('/nonexistent/x.creds');
+    expect(err).toBeInstanceOf(BusConnectError);
+    expect((err as BusConnectError).reason).toBe('auth');
   });
 });
 

@@ -265,7 +265,7 @@ export class NatsBus implements Bus {
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
     const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
     const where = servers.join(', ');
-    const authenticator = await buildAuthenticator(options);
+    const authenticator = await buildAuthenticator(options, servers);
     const tls = options.tls;
     const connectOptions: NodeConnectionOptions = {
       servers,
@@ -537,7 +537,10 @@ export class NatsBus implements Bus {
   }
 }
 
-async function buildAuthenticator(options: NatsBusOptions): Promise<Authenticator[] | undefined> {
+async function buildAuthenticator(
+  options: NatsBusOptions,
+  servers: readonly string[],
+): Promise<Authenticator[] | undefined> {
   const list: Authenticator[] = [];
   if (options.user !== undefined) list.push(usernamePasswordAuthenticator(options.user, options.pass));
   if (options.token !== undefined) list.push(tokenAuthenticator(options.token));
@@ -548,7 +551,9 @@ async function buildAuthenticator(options: NatsBusOptions): Promise<Authenticato
     try {
       creds = await readFile(options.credsFile);
     } catch (err) {
-      throw new BusError(`cannot read NATS credentials file ${options.credsFile}`, { cause: err });
+      throw new BusConnectError(servers, 'auth', `cannot read NATS credentials file ${options.credsFile}`, {
+        cause: err,
+      });
     }
     list.push(credsAuthenticator(creds));
   }

@@ -6,14 +6,18 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('JSON-RPC envelope decode', () => {
   it('classifies requests, notifications and responses (seed 002: no id means an event)', () => {
-    expect(decode(bytes('{"jsonrpc":"2.0","id":"1","method":"XNode.Answer","params":{"uuid":"u"}}')).kind).toBe(
-      'request',
-    );
+    expect(
+      decode(bytes('{"jsonrpc":"2.0","id":"1","method":"XNode.Answer","params":{"uuid":"u"}}')).kind,
+    ).toBe('request');
     expect(decode(bytes('{"jsonrpc":"2.0","method":"Event.Channel","params":{"state":"START"}}')).kind).toBe(
       'notification',
     );
-    expect(decode(bytes('{"jsonrpc":"2.0","id":"1","result":{"code":200,"message":"OK"}}')).kind).toBe('response');
-    expect(decode(bytes('{"jsonrpc":"2.0","id":"1","error":{"code":-32601,"message":"x"}}')).kind).toBe('response');
+    expect(decode(bytes('{"jsonrpc":"2.0","id":"1","result":{"code":200,"message":"OK"}}')).kind).toBe(
+      'response',
+    );
+    expect(decode(bytes('{"jsonrpc":"2.0","id":"1","error":{"code":-32601,"message":"x"}}')).kind).toBe(
+      'response',
+    );
   });
 
   it('round-trips what encode produces', () => {
@@ -29,11 +33,23 @@ describe('JSON-RPC envelope decode', () => {
     ['a JSON string', '"x"', RpcErrorCode.InvalidRequest],
     ['null', 'null', RpcErrorCode.InvalidRequest],
     ['missing jsonrpc', '{"id":"1","method":"XNode.Answer"}', RpcErrorCode.InvalidRequest],
-    ['wrong jsonrpc version', '{"jsonrpc":"1.0","id":"1","method":"XNode.Answer"}', RpcErrorCode.InvalidRequest],
-    ['numeric id (XCC uses strings only)', '{"jsonrpc":"2.0","id":1,"method":"XNode.Answer"}', RpcErrorCode.InvalidRequest],
+    [
+      'wrong jsonrpc version',
+      '{"jsonrpc":"1.0","id":"1","method":"XNode.Answer"}',
+      RpcErrorCode.InvalidRequest,
+    ],
+    [
+      'numeric id (XCC uses strings only)',
+      '{"jsonrpc":"2.0","id":1,"method":"XNode.Answer"}',
+      RpcErrorCode.InvalidRequest,
+    ],
     ['method not a string', '{"jsonrpc":"2.0","id":"1","method":7}', RpcErrorCode.InvalidRequest],
     ['empty method', '{"jsonrpc":"2.0","id":"1","method":""}', RpcErrorCode.InvalidRequest],
-    ['params an array', '{"jsonrpc":"2.0","id":"1","method":"XNode.Answer","params":[1]}', RpcErrorCode.InvalidParams],
+    [
+      'params an array',
+      '{"jsonrpc":"2.0","id":"1","method":"XNode.Answer","params":[1]}',
+      RpcErrorCode.InvalidParams,
+    ],
     ['result not an object', '{"jsonrpc":"2.0","id":"1","result":5}', RpcErrorCode.InvalidRequest],
     ['error without code', '{"jsonrpc":"2.0","id":"1","error":{"message":"x"}}', RpcErrorCode.InvalidRequest],
     ['empty batch', '[]', RpcErrorCode.InvalidRequest],
@@ -57,6 +73,7 @@ describe('JSON-RPC envelope decode', () => {
   it('decodes a batch item by item', () => {
     const d = decode(bytes('[{"jsonrpc":"2.0","id":"1","method":"A"},{"jsonrpc":"2.0","method":"B"},5]'));
     expect(d.kind).toBe('batch');
-    if (d.kind === 'batch') expect(d.items.map((i) => i.kind)).toEqual(['request', 'notification', 'invalid']);
+    if (d.kind === 'batch')
+      expect(d.items.map((i) => i.kind)).toEqual(['request', 'notification', 'invalid']);
   });
 });

@@ -66,7 +66,11 @@ export function errorResponse(id: string | null, error: RpcErrorObject): RpcErro
 /** Decodes bytes from the bus. Never throws: problems come back as `{kind:'invalid'}`. */
 export function decode(bytes: Uint8Array, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Decoded {
   if (bytes.byteLength > maxBytes) {
-    return invalid(null, RpcErrorCode.InvalidRequest, `message of ${bytes.byteLength} bytes exceeds ${maxBytes}`);
+    return invalid(
+      null,
+      RpcErrorCode.InvalidRequest,
+      `message of ${bytes.byteLength} bytes exceeds ${maxBytes}`,
+    );
   }
   let value: unknown;
   try {
@@ -96,7 +100,12 @@ export function classify(value: unknown): Decoded {
   if ('result' in m || 'error' in m) {
     if ('error' in m) {
       const e = m.error as Record<string, unknown> | null;
-      if (typeof e !== 'object' || e === null || typeof e.code !== 'number' || typeof e.message !== 'string') {
+      if (
+        typeof e !== 'object' ||
+        e === null ||
+        typeof e.code !== 'number' ||
+        typeof e.message !== 'string'
+      ) {
         return invalid(id, RpcErrorCode.InvalidRequest, '"error" must have a numeric code and a message');
       }
       return { kind: 'response', message: { jsonrpc: '2.0', id, error: e as unknown as RpcErrorObject } };

@@ -48,7 +48,8 @@ export function subjects(options: SubjectOptions = {}): Subjects {
 }
 
 function token(value: string, what: string): string {
-  if (!SUBJECT_TOKEN.test(value)) throw new Error(`${what} is not a valid subject token: ${JSON.stringify(value)}`);
+  if (!SUBJECT_TOKEN.test(value))
+    throw new Error(`${what} is not a valid subject token: ${JSON.stringify(value)}`);
   return value;
 }
 

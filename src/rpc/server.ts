@@ -199,7 +199,8 @@ export class RpcServer {
     const ctx: RpcContext = { id, method, ctrlUuid, subject: msg.subject, signal: this.#abort.signal };
 
     const wantsTrying =
-      this.#trying(method, params) && (params.expect_100_trying === true || params.exepect_100_trying === true);
+      this.#trying(method, params) &&
+      (params.expect_100_trying === true || params.exepect_100_trying === true);
     if (wantsTrying && id !== undefined) {
       if (ctrlUuid === undefined) {
         return resultResponse(id, this.#result(Code.BadRequest, 'expect_100_trying needs ctrl_uuid'));

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   CallerStepSchema,
-  type CallerStep,
   DestinationBehaviourSchema,
-  type DestinationBehaviour,
   DestinationSchema,
   DetectedDataSchema,
-  type Media,
   MediaSchema,
   ResponseSchema,
 } from './objects.js';
