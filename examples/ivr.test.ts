@@ -114,9 +114,6 @@ describe('examples/ivr', () => {
     const uuid = node.inject({ cid_name: 'Caller', cid_number: '1001', dest_number: '800', script });
     for (let elapsed = 0; elapsed < 300_000; elapsed += 250) {
       await clock.advance(250);
-      // SimMedia writes voicemail WAVs with real file I/O, which virtual time cannot skip: give the
-      // thread pool a real moment per step so a recording is not timed out by a racing virtual clock.
-      await new Promise((resolve) => setTimeout(resolve, 2));
       const flow = flows.get(uuid);
       if (flow?.done && destroyed(uuid) && node.channelCount === 0 && controller.leaks().calls === 0) {
         // Let trailing work (cleanup, last publishes) settle before the caller inspects the wire.

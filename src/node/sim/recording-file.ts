@@ -2,7 +2,7 @@
  * Files written by simulated recordings: real WAV files of silence (mono, 16-bit) whose length is the
  * recorded time, confined under the record root.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import wavefile from 'wavefile';
 import { MediaError } from '../media.js';
@@ -28,7 +28,13 @@ export function resolveRecordPath(recordRoot: string, requested: string): string
   return file;
 }
 
-/** Writes `ms` of silence at `rate` Hz as a 16-bit mono WAV file (creating directories). */
+/**
+ * Writes `ms` of silence at `rate` Hz as a 16-bit mono WAV file (creating directories).
+ *
+ * Synchronous on purpose: the simulator runs on virtual time, which cannot wait for the thread pool, so an
+ * async write would let a test's clock race past a recording that is still being written. The files are
+ * small (16 KB per second at 8 kHz) and the write happens once, when the recording ends.
+ */
 export async function writeSilenceWav(
   file: string,
   ms: number,
@@ -39,8 +45,8 @@ export async function writeSilenceWav(
   wav.fromScratch(1, rate, '16', new Int16Array(samples));
   const bytes = wav.toBuffer();
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, bytes);
   } catch (err) {
     throw new MediaError('io', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
