@@ -124,6 +124,17 @@ describe('XNode inbound calls (reference §3, §7.1)', () => {
     expect(h.channelEvents(uuid).at(-1)?.subject).toBe('cn.xswitch.ctrl.c2');
   });
 
+  it('after a takeover the previous controller is refused with 419 and the new one drives the call', async () => {
+    h = await startHarness();
+    const uuid = h.inject();
+    await h.call('XNode.Answer', { uuid }, 'c1');
+    await h.call('XNode.Accept', { uuid, takeover: true }, 'c2');
+    expect(await h.call('XNode.SetVar', { uuid, data: { a: '1' } }, 'c1')).toMatchObject({ code: 419 });
+    expect(await h.call('XNode.Hangup', { uuid }, 'c1')).toMatchObject({ code: 419 });
+    expect(await h.call('XNode.SetVar', { uuid, data: { a: '2' } }, 'c2')).toMatchObject({ code: 200 });
+    expect(await h.call('XNode.GetVar', { uuid, data: ['a'] }, 'c2')).toMatchObject({ data: { a: '2' } });
+  });
+
   it('commands before takeover answer 400 "accept first"; unknown uuids 404; missing ctrl_uuid 400', async () => {
     h = await startHarness();
     const uuid = h.inject();

@@ -282,7 +282,8 @@ export class NodeRuntime implements NodeIdentity {
   /**
    * The channel a channel API addresses, or the result to answer instead: 400 without `uuid`, 404 for
    * an unknown or ended channel (decision 7), 400 "accept first" while nobody has taken the channel over
-   * (the first command on an inbound call must be Accept or Answer).
+   * (the first command on an inbound call must be Accept or Answer), and 419 when the request names a
+   * `ctrl_uuid` other than the owner's: after a takeover the previous controller no longer drives the call.
    */
   channelFor(params: Params, options: { owned?: boolean } = {}): Channel | ResultObject {
     const uuid = str(params, 'uuid');
@@ -296,6 +297,10 @@ export class NodeRuntime implements NodeIdentity {
         this.nodeUuid,
         uuid,
       );
+    }
+    const from = str(params, 'ctrl_uuid');
+    if ((options.owned ?? true) && from !== undefined && from !== ch.owner) {
+      return result(Code.Conflict, 'channel is controlled by another controller', this.nodeUuid, uuid);
     }
     return ch;
   }
