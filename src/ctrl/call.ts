@@ -9,6 +9,7 @@ import {
   BadRequestError,
   CallGoneError,
   type ChannelEvent,
+  CHANNEL_STATES,
   type ChannelState,
   ConflictError,
   type DetectedData,
@@ -184,6 +185,8 @@ export class Call {
   #eventQueues = new Set<AsyncQueue<ChannelEvent>>();
   #notificationQueues = new Set<AsyncQueue<CallNotification>>();
   #stateWaiters = new Set<(ev: ChannelEvent | undefined) => void>();
+  /** States the call has been in, one bit each (in `CHANNEL_STATES` order): `waitFor` of a past state resolves. */
+  #reached = 0;
   #createdAt: number;
   #controlled = false;
 
@@ -275,12 +278,15 @@ export class Call {
   }
 
   /**
-   * Resolves with the event that brings the call to `state` (at once if it is already there).
+   * Resolves with the event that brings the call to `state`; if the call is there or has already been
+   * there (e.g. waiting for ANSWERED on a dialled leg that is now READY), at once with the latest event.
    * Rejects with `CallGoneError` if the call ends first (unless waiting for DESTROY), with
    * `RpcTimeoutError` after `timeoutMs`, or with the cancellation if `signal` or the call's signal aborts.
    */
   waitFor(state: ChannelState, options: WaitForOptions = {}): Promise<ChannelEvent> {
-    if (this.#state === state && this.#lastEvent) return Promise.resolve(this.#lastEvent);
+    if (this.#lastEvent && (this.#state === state || (this.#reached & stateBit(state)) !== 0)) {
+      return Promise.resolve(this.#lastEvent);
+    }
     if (this.#ended) {
       return Promise.reject(new CallGoneError(410, `waitFor ${state}: call ended`, { uuid: this.uuid }));
     }
@@ -675,6 +681,7 @@ export class Call {
     this.#seen = true;
     this.#lastEvent = ev;
     this.#state = ev.state;
+    this.#reached |= stateBit(ev.state);
     if (ev.node_uuid) this.#nodeUuid = ev.node_uuid;
     if (ev.cid_number !== undefined) this.#cidNumber = ev.cid_number;
     if (ev.cid_name !== undefined) this.#cidName = ev.cid_name;
@@ -869,4 +876,8 @@ function num(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
+}
+
+function stateBit(state: ChannelState): number {
+  return 1 << CHANNEL_STATES.indexOf(state);
 }

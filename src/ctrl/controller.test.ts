@@ -547,6 +547,15 @@ describe('Controller', () => {
       expect(call.variables.v).toBe('1');
     });
 
+    it('waitFor a state the call already passed resolves at once with the latest event', async () => {
+      const { call } = await inbound();
+      node.channel(CTRL, call.uuid, 'ANSWERED', { answered: true });
+      node.channel(CTRL, call.uuid, 'BRIDGE', { peer_uuid: 'p1' });
+      await clock.tick();
+      expect(call.state).toBe('BRIDGE');
+      expect((await call.waitFor('ANSWERED')).state).toBe('BRIDGE');
+    });
+
     it('waitFor times out with RpcTimeoutError and releases its timer', async () => {
       const { call } = await inbound();
       const timers = clock.pending;
