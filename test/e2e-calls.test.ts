@@ -1,7 +1,7 @@
 /**
  * End-to-end scenarios through the controller SDK (`Controller`/`Call`) against a real XNode +
- * SimMedia: every method's success and failure path. Marked (N) groups also run over a real
- * nats-server with the real clock; the rest run on MemoryBus + VirtualClock.
+ * SimMedia: every method's success and failure path, each on MemoryBus + VirtualClock and again over a
+ * real nats-server with the real clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Call } from '../src/ctrl/index.js';
@@ -16,7 +16,6 @@ import {
 import {
   BOTH,
   deferred,
-  MEMORY_ONLY,
   makeWorld,
   outcome,
   paramsOf,
@@ -263,7 +262,7 @@ describe.each(BOTH)('410 at wire level (%s)', (transport) => {
   });
 });
 
-describe.each(MEMORY_ONLY)('Call methods, the rest (%s)', (transport) => {
+describe.each(BOTH)('Call methods, the rest (%s)', (transport) => {
   it('accept then answer; a second accept by the same controller is fine', async () => {
     const w = await open(transport);
     const ok = await inbound(w, async (call) => {
