@@ -182,9 +182,10 @@ export class Call {
   #releasedFlag = false;
   #resolveReleased!: () => void;
   #released: Promise<void>;
-  #eventQueues = new Set<AsyncQueue<ChannelEvent>>();
-  #notificationQueues = new Set<AsyncQueue<CallNotification>>();
-  #stateWaiters = new Set<(ev: ChannelEvent | undefined) => void>();
+  // Created on first use: most calls never iterate events or wait for a state (heap per held call).
+  #eventQueues: Set<AsyncQueue<ChannelEvent>> | undefined;
+  #notificationQueues: Set<AsyncQueue<CallNotification>> | undefined;
+  #stateWaiters: Set<(ev: ChannelEvent | undefined) => void> | undefined;
   /** States the call has been in, one bit each (in `CHANNEL_STATES` order): `waitFor` of a past state resolves. */
   #reached = 0;
   #createdAt: number;
@@ -263,17 +264,23 @@ export class Call {
 
   /** Channel events from now on; leaving the loop unsubscribes. Ends after DESTROY. */
   events(): AsyncIterable<ChannelEvent> {
-    const queue: AsyncQueue<ChannelEvent> = new AsyncQueue(() => this.#eventQueues.delete(queue));
+    const queue: AsyncQueue<ChannelEvent> = new AsyncQueue(() => this.#eventQueues?.delete(queue));
     if (this.#ended) queue.end();
-    else this.#eventQueues.add(queue);
+    else {
+      this.#eventQueues ??= new Set();
+      this.#eventQueues.add(queue);
+    }
     return queue;
   }
 
   /** Other events for this call (`Event.DTMF`, `Event.DetectedData`, `Event.Record`, ...). */
   notifications(): AsyncIterable<CallNotification> {
-    const queue: AsyncQueue<CallNotification> = new AsyncQueue(() => this.#notificationQueues.delete(queue));
+    const queue: AsyncQueue<CallNotification> = new AsyncQueue(() => this.#notificationQueues?.delete(queue));
     if (this.#ended) queue.end();
-    else this.#notificationQueues.add(queue);
+    else {
+      this.#notificationQueues ??= new Set();
+      this.#notificationQueues.add(queue);
+    }
     return queue;
   }
 
@@ -315,10 +322,11 @@ export class Call {
       };
       const finish = (): void => {
         timer?.cancel();
-        this.#stateWaiters.delete(waiter);
+        this.#stateWaiters?.delete(waiter);
         linked.signal.removeEventListener('abort', onAbort);
         linked.dispose();
       };
+      this.#stateWaiters ??= new Set();
       this.#stateWaiters.add(waiter);
       linked.signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -584,25 +592,35 @@ export class Call {
     if (this.#ended && !inherit) {
       throw new CallGoneError(410, `${method}: call ended`, { method, uuid: this.uuid });
     }
-    const linked = linkSignals(options.signal, inherit ? this.signal : undefined);
+    // Link signals only when there are two: one signal is used as is, none means not cancellable
+    // (an AbortController per request was a measurable share of the controller's CPU and garbage).
+    const parent = inherit ? this.signal : undefined;
+    const own = options.signal;
+    const linked = own !== undefined && parent !== undefined ? linkSignals(own, parent) : undefined;
+    const signal = linked?.signal ?? own ?? parent;
     try {
-      if (linked.signal.aborted) throw this.#interruption(linked.signal, method);
+      if (signal?.aborted) throw this.#interruption(signal, method);
       const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(method);
       let raw: ResultObject;
       try {
-        raw = await this.#host.request(this, method, wire, { timeoutMs, signal: linked.signal });
+        raw = await this.#host.request(
+          this,
+          method,
+          wire,
+          signal === undefined ? { timeoutMs } : { timeoutMs, signal },
+        );
       } catch (err) {
-        if (linked.signal.aborted) {
-          const cancel = cancellationOf(linked.signal, method);
+        if (signal?.aborted) {
+          const cancel = cancellationOf(signal, method);
           if (stop) await this.#sendStop(stop, method, cancel);
-          throw this.#interruption(linked.signal, method);
+          throw this.#interruption(signal, method);
         }
         if (stop && err instanceof RpcTimeoutError) await this.#sendStop(stop, method, err);
         throw err;
       }
       return this.#check(method, raw);
     } finally {
-      linked.dispose();
+      linked?.dispose();
     }
   }
 
@@ -717,8 +735,8 @@ export class Call {
       return;
     }
     this.#apply(ev);
-    for (const q of this.#eventQueues) q.push(ev);
-    for (const w of [...this.#stateWaiters]) w(ev);
+    if (this.#eventQueues) for (const q of this.#eventQueues) q.push(ev);
+    if (this.#stateWaiters) for (const w of [...this.#stateWaiters]) w(ev);
     if (ev.state === 'DESTROY') this.#end('destroyed', ev);
   }
 
@@ -734,11 +752,11 @@ export class Call {
         new FlowCancelledError(reason === 'dropped' ? 'flow-ended' : reason, { uuid: this.uuid }),
       );
     }
-    for (const w of [...this.#stateWaiters]) w(undefined);
-    for (const q of this.#eventQueues) q.end();
-    for (const q of this.#notificationQueues) q.end();
-    this.#eventQueues.clear();
-    this.#notificationQueues.clear();
+    if (this.#stateWaiters) for (const w of [...this.#stateWaiters]) w(undefined);
+    if (this.#eventQueues) for (const q of this.#eventQueues) q.end();
+    if (this.#notificationQueues) for (const q of this.#notificationQueues) q.end();
+    this.#eventQueues?.clear();
+    this.#notificationQueues?.clear();
     if (!this.#flowRunning) void this.#finishWithoutFlow();
   }
 
@@ -793,7 +811,7 @@ export class Call {
       event: (ev) => this.#onEvent(ev),
       notify: (n) => {
         if (this.#ended) return;
-        for (const q of this.#notificationQueues) q.push(n);
+        if (this.#notificationQueues) for (const q of this.#notificationQueues) q.push(n);
       },
       run: (flow, options) => this.#run(flow, options),
       terminate: (reason) => this.#end(reason, undefined),

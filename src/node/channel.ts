@@ -103,8 +103,9 @@ export class Channel {
   readonly timers = new Set<Timer>();
   /** The 10 s rule: hangs the inbound call up unless a controller takes it over first. */
   takeoverTimer: Timer | undefined;
-  /** Aborts the outbound attempt (ringing) of this leg; its reason is the hangup cause. */
-  readonly attempt = new AbortController();
+  /** Created on first use: inbound legs never place an attempt. */
+  #attempt: AbortController | undefined;
+  #attemptEnd: { cause: string } | undefined;
   #resolveGone!: () => void;
   /** Resolves after DESTROY was published. */
   readonly gone: Promise<void>;
@@ -124,6 +125,21 @@ export class Channel {
     this.gone = new Promise<void>((resolve) => {
       this.#resolveGone = resolve;
     });
+  }
+
+  /** Aborts the outbound attempt (ringing) of this leg; its reason is the hangup cause. */
+  get attempt(): AbortController {
+    if (this.#attempt === undefined) {
+      this.#attempt = new AbortController();
+      if (this.#attemptEnd !== undefined) this.#attempt.abort(this.#attemptEnd.cause);
+    }
+    return this.#attempt;
+  }
+
+  /** Ends the outbound attempt (if any is ever asked for) with the hangup `cause`. */
+  endAttempt(cause: string): void {
+    this.#attemptEnd ??= { cause };
+    this.#attempt?.abort(cause);
   }
 
   get alive(): boolean {
@@ -162,6 +178,11 @@ export class Channel {
   endOp(op: RunningOp): void {
     if (this.mediaOp === op) this.mediaOp = undefined;
     if (this.controlOp === op) this.controlOp = undefined;
+  }
+
+  /** True while an API or a background recording runs (something `interruptAll` would abort). */
+  get busy(): boolean {
+    return this.mediaOp !== undefined || this.controlOp !== undefined || this.recordings.size > 0;
   }
 
   /** Aborts every running API and background recording with `reason`. */

@@ -193,7 +193,7 @@ export class NodeRuntime implements NodeIdentity {
     ch.hangupAt = this.clock.now();
     for (const t of ch.timers) t.cancel();
     ch.timers.clear();
-    ch.attempt.abort(cause);
+    ch.endAttempt(cause);
     for (const rec of [...ch.recordings.values()]) this.stopRecording(ch, rec, 'hangup');
     // Unbridge before interrupting, so the Bridge handler learns *which* leg hung up, and flow control
     // is decided here, once.
@@ -205,7 +205,8 @@ export class NodeRuntime implements NodeIdentity {
       if (propagates(link.flowControl, link.caller === ch)) peerToHangup = peer;
     }
     this.leaveConference(ch);
-    ch.interruptAll(new Interrupted('hangup', `interrupted: channel hung up (${cause})`));
+    // why: an Error (with its stack) per hangup is only worth building when something will see it.
+    if (ch.busy) ch.interruptAll(new Interrupted('hangup', `interrupted: channel hung up (${cause})`));
     ch.media?.close();
     this.publish(this.subjects.cdr, 'Event.CDR', cdrEvent(this, ch));
     this.emitChannel(ch, 'DESTROY');

@@ -106,13 +106,20 @@ export class RpcClient {
 
     return new Promise<ResultObject>((resolve, reject) => {
       // One owner of cleanup: whichever path settles first releases timer, listener and entry.
-      const requestAbort = new AbortController();
+      // The bus request is cancelled only while it is still in flight (timeout, abort, close, or a final
+      // that came on our own subject after a 100): after its reply there is nothing to cancel, and
+      // aborting with a shared reason avoids building a DOMException (with its stack) per request.
+      const requestAbort = mode === 'sync' ? new AbortController() : undefined;
+      let busInFlight = mode === 'sync';
       let timer: Timer | undefined;
       const release = (): void => {
         timer?.cancel();
         signal?.removeEventListener('abort', onAbort);
         this.#pending.delete(id);
-        requestAbort.abort();
+        if (busInFlight) {
+          busInFlight = false;
+          requestAbort?.abort(REQUEST_SETTLED);
+        }
       };
       const entry: Pending = {
         method,
@@ -142,9 +149,14 @@ export class RpcClient {
         return;
       }
       // sync: our own timer governs; the bus timer is a backstop set a little later.
-      this.#bus.request(subject, data, { timeoutMs: timeoutMs + 1, signal: requestAbort.signal }).then(
-        (msg) => this.#onReply(id, msg),
+      const busSignal = (requestAbort as AbortController).signal;
+      this.#bus.request(subject, data, { timeoutMs: timeoutMs + 1, signal: busSignal }).then(
+        (msg) => {
+          busInFlight = false;
+          this.#onReply(id, msg);
+        },
         (err: unknown) => {
+          busInFlight = false;
           if (this.#pending.get(id) !== entry) return; // already settled; this is our own abort
           entry.reject(
             err instanceof BusTimeoutError
@@ -279,6 +291,12 @@ export class RpcClient {
     }
   }
 }
+
+/**
+ * The abort reason that cancels a bus request whose RPC already settled another way. Shared and built
+ * once: nobody sees it (the bus rejection it causes is ignored), so it needs no stack of its own.
+ */
+const REQUEST_SETTLED: Error = new CancelledError('rpc request settled');
 
 function cancelled(method: string, reason: unknown): CancelledError {
   if (reason instanceof CancelledError) return reason;

@@ -6,6 +6,12 @@ import type { Clock, Timer } from '../../clock/index.js';
 import type { Logger } from '../../protocol/index.js';
 import { after, NEVER } from './wait.js';
 
+/**
+ * The abort reason of a settled operation's `scope.signal`. Built once: settling is the normal path
+ * and sub-operations cut by it swallow the reason, so a fresh Error (and stack) per settle is waste.
+ */
+const OPERATION_SETTLED: Error = new Error('operation settled');
+
 /** What an operation body can hold; everything is released when the operation settles. */
 export interface OperationScope {
   /** Aborted when the operation settles (use it for sub-operations such as a prompt). */
@@ -37,7 +43,8 @@ export function runOperation<T>(
 ): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((res, rej) => {
-    const done = new AbortController();
+    // Created only when the body asks for `scope.signal` (most operations never do).
+    let done: AbortController | undefined;
     const cleanups: (() => void)[] = [];
     let settled = false;
     const settle = (finish: () => void): void => {
@@ -53,14 +60,20 @@ export function runOperation<T>(
         }
       }
       cleanups.length = 0;
-      done.abort(new Error('operation settled'));
+      done?.abort(OPERATION_SETTLED);
       finish();
     };
     const onAbort = (): void => settle(() => rej(signal.reason));
     const unregister = register({ cut: (reason) => settle(() => rej(reason)) });
     signal.addEventListener('abort', onAbort, { once: true });
     const scope: OperationScope = {
-      signal: done.signal,
+      get signal() {
+        if (done === undefined) {
+          done = new AbortController();
+          if (settled) done.abort(OPERATION_SETTLED);
+        }
+        return done.signal;
+      },
       get settled() {
         return settled;
       },

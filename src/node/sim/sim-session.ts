@@ -65,6 +65,11 @@ export interface SimSessionDeps {
 
 const closedError = (): MediaError => new MediaError('closed', 'media session closed');
 
+/** Abort reasons nobody observes (the aborted prompt / script swallows them): built once. */
+const PROMPT_SETTLED: Error = new Error('operation settled');
+const PROMPT_BARGE_IN: Error = new Error('barge-in');
+const SCRIPT_CLOSED: MediaError = new MediaError('closed', 'media session closed');
+
 /**
  * Media of one simulated channel. Extra read-only state (`sentDtmf`, `bufferedDigits`, `scriptRunning`)
  * lets tests see what happened.
@@ -74,11 +79,13 @@ export class SimSession implements MediaSession {
   readonly direction: 'inbound' | 'outbound';
   readonly #deps: SimSessionDeps;
   readonly #events: (ev: FarEndEvent) => void;
-  readonly #scriptCtl = new AbortController();
+  /** Cancels the caller script on close; created when a non-empty script starts. */
+  #scriptCtl: AbortController | undefined;
   readonly #ops = new Set<RunningOperation>();
   readonly #digitTakers: ((digit: string) => boolean)[] = [];
-  readonly #speechListeners = new Set<SpeechListener>();
-  readonly #scriptEndListeners = new Set<() => void>();
+  // Created on first use (DetectSpeech / silence detection during a script): rare, and per held call.
+  #speechListeners: Set<SpeechListener> | undefined;
+  #scriptEndListeners: Set<() => void> | undefined;
   readonly #buffer: string[] = [];
   readonly #queuedSpeech: string[] = [];
   readonly #sentDtmf: string[] = [];
@@ -234,8 +241,9 @@ export class SimSession implements MediaSession {
         if (scope.settled) return;
         scope.defer(this.#takeDigits(take));
       }
+      this.#speechListeners ??= new Set();
       this.#speechListeners.add(listener);
-      scope.defer(() => this.#speechListeners.delete(listener));
+      scope.defer(() => this.#speechListeners?.delete(listener));
       const current = this.#utterance;
       if (mode === 'waiting' && current && !current.discarded) listener.begin(current);
       if (mode !== 'waiting') return;
@@ -302,8 +310,9 @@ export class SimSession implements MediaSession {
         };
         if (!this.#scriptRunning) armSilence();
         else {
+          this.#scriptEndListeners ??= new Set();
           this.#scriptEndListeners.add(armSilence);
-          stopListening.push(() => this.#scriptEndListeners.delete(armSilence));
+          stopListening.push(() => this.#scriptEndListeners?.delete(armSilence));
         }
       }
     });
@@ -317,11 +326,11 @@ export class SimSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#scriptCtl.abort(closedError());
+    this.#scriptCtl?.abort(SCRIPT_CLOSED);
     for (const op of [...this.#ops]) op.cut(closedError());
     this.#digitTakers.length = 0;
-    this.#speechListeners.clear();
-    this.#scriptEndListeners.clear();
+    this.#speechListeners?.clear();
+    this.#scriptEndListeners?.clear();
     this.#deps.onClose(this);
   }
 
@@ -348,16 +357,24 @@ export class SimSession implements MediaSession {
     media: MediaSpec | undefined,
     fail: (err: unknown) => void,
   ): { start(then: () => void): void; bargeIn(): void } {
-    const ctl = new AbortController();
-    scope.defer(() => ctl.abort(new Error('operation settled')));
+    // The prompt's controller exists only while a prompt plays; `cut` remembers a barge-in or the
+    // operation's end that came first. Abort reasons are shared: nobody sees them.
+    let ctl: AbortController | undefined;
+    let cut = false;
+    scope.defer(() => {
+      cut = true;
+      ctl?.abort(PROMPT_SETTLED);
+    });
     return {
       start: (then) => {
-        if (!media || ctl.signal.aborted) {
+        if (!media || cut) {
           then();
           return;
         }
-        this.play(media, ctl.signal).then(then, (err: unknown) => {
-          if (ctl.signal.aborted) {
+        const own = new AbortController();
+        ctl = own;
+        this.play(media, own.signal).then(then, (err: unknown) => {
+          if (own.signal.aborted) {
             // Interrupted by barge-in: the operation carries on; or by its own end: nothing to do.
             if (!scope.settled) then();
             return;
@@ -365,7 +382,10 @@ export class SimSession implements MediaSession {
           fail(err);
         });
       },
-      bargeIn: () => ctl.abort(new Error('barge-in')),
+      bargeIn: () => {
+        cut = true;
+        ctl?.abort(PROMPT_BARGE_IN);
+      },
     };
   }
 
@@ -433,7 +453,7 @@ export class SimSession implements MediaSession {
       discarded: false,
     };
     this.#utterance = u;
-    for (const l of [...this.#speechListeners]) l.begin(u);
+    if (this.#speechListeners) for (const l of [...this.#speechListeners]) l.begin(u);
     try {
       await waitMs(clock, u.durationMs, signal);
     } finally {
@@ -441,17 +461,22 @@ export class SimSession implements MediaSession {
     }
     this.#emit({ kind: 'speech', text });
     if (u.discarded || this.#closed) return;
-    for (const l of [...this.#speechListeners]) if (l.end(u)) return;
+    if (this.#speechListeners) for (const l of [...this.#speechListeners]) if (l.end(u)) return;
     this.#queuedSpeech.push(text);
     if (this.#queuedSpeech.length > MAX_QUEUED_UTTERANCES) this.#queuedSpeech.shift();
   }
 
   async #runScript(steps: readonly CallerStep[]): Promise<void> {
-    const signal = this.#scriptCtl.signal;
+    // Closed before the script began: it never runs (as if its signal were already aborted).
+    let signal: AbortSignal | undefined;
+    if (steps.length > 0 && !this.#closed) {
+      this.#scriptCtl ??= new AbortController();
+      signal = this.#scriptCtl.signal;
+    }
     const clock = this.#deps.clock;
     try {
       for (const step of steps) {
-        if (signal.aborted) break;
+        if (signal === undefined || signal.aborted) break;
         if ('wait' in step) {
           if (step.wait > 0) await waitMs(clock, step.wait, signal);
         } else if ('dtmf' in step) {
@@ -468,12 +493,12 @@ export class SimSession implements MediaSession {
         }
       }
     } catch (err) {
-      if (!signal.aborted)
+      if (!signal?.aborted)
         this.#deps.logger.error({ err, uuid: this.uuid }, 'sim media: caller script failed');
     } finally {
       this.#scriptRunning = false;
-      for (const fn of [...this.#scriptEndListeners]) fn();
-      this.#scriptEndListeners.clear();
+      if (this.#scriptEndListeners) for (const fn of [...this.#scriptEndListeners]) fn();
+      this.#scriptEndListeners?.clear();
     }
   }
 }

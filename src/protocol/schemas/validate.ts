@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { events, isEvent } from './events.js';
+import { FALLBACK, fastPathOf } from './fast-path.js';
 import { isMethod, methods } from './methods.js';
 
 /** Outcome of a validation. `params`/`value` is the parsed output (defaults filled, enums normalised). */
@@ -65,6 +66,13 @@ export function usesTrying(method: string, params: Record<string, unknown>): boo
 }
 
 function run(schema: z.ZodType, value: unknown, root: string): Validation {
+  // Hot shapes take the compiled fast path; anything it is unsure about (including every invalid
+  // input) goes through zod, so outputs and error messages are zod's.
+  const fast = fastPathOf(schema);
+  if (fast !== undefined) {
+    const out = fast(value);
+    if (out !== FALLBACK) return { ok: true, params: out as Record<string, unknown> };
+  }
   const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return { ok: true, params: r.data as Record<string, unknown> };
   const issue = r.error.issues[0];
