@@ -36,3 +36,21 @@ export {
 export { toCallParams } from './destination.js';
 export { type CancelReason, ControllerStateError, FlowCancelledError } from './errors.js';
 export { type NodeChange, type NodeChangeListener, type NodeEntry, NodeRegistry } from './node-registry.js';
+// The error classes a flow meets, re-exported so that code built on the SDK (the flow runtime, apps)
+// needs no import of `protocol` to recognise them.
+export {
+  BadRequestError,
+  CallFailedError,
+  CallGoneError,
+  CancelledError,
+  ConflictError,
+  InternalError,
+  isCancellation,
+  JsonRpcError,
+  NodeUnavailableError,
+  NoRespondersError,
+  NotFoundError,
+  NotImplementedError,
+  RpcTimeoutError,
+  XccError,
+} from '../protocol/errors.js';

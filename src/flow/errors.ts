@@ -4,6 +4,8 @@
  * `isFlowInterruption(err)`, which also recognises the ctrl SDK's cancellation errors.
  */
 
+import { CallGoneError, isCancellation } from '../ctrl/index.js';
+
 /** Stable codes of the flow runtime's errors. */
 export type FlowErrorCode =
   | 'not-owner'
@@ -113,12 +115,11 @@ export class RuntimeClosedError extends FlowError {
 export function isFlowInterruption(err: unknown): boolean {
   if (err instanceof PreemptedError || err instanceof FlowCancelledError) return true;
   if (err instanceof PreemptionSupersededError) return true;
-  // The ctrl SDK's CancelledError (and FlowCancelledError of ctrl) are recognised by name: flow may not
-  // import protocol, where the class lives.
-  return err instanceof Error && (err.name === 'CancelledError' || err.name === 'AbortError');
+  // The ctrl SDK's CancelledError (FlowCancelledError of ctrl extends it) and DOM AbortErrors.
+  return isCancellation(err);
 }
 
 /** True for the node's 410 (the call ended or the operation was stopped on the node). */
 export function isCallGone(err: unknown): boolean {
-  return err instanceof Error && err.name === 'CallGoneError';
+  return err instanceof CallGoneError;
 }
