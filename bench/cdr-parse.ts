@@ -1,0 +1,165 @@
+/**
+ * CDR input bench: events per second on one core for the ESL `text/event-plain` parse of realistic
+ * ~1.5 KB CHANNEL_* events, beside a baseline in the same run: `JSON.parse` alone of the same events
+ * in JSON form. Prints one JSON object on stdout. Standalone:
+ *
+ *   npx tsx bench/cdr-parse.ts            (or, after a build: node dist/bench/cdr-parse.js)
+ *
+ * Knobs: BENCH_CDR_EVENTS (events per round, default 100 000), BENCH_CDR_ROUNDS (default 5; the best
+ * round counts, after one warm-up round). `runCdrParseBench` is exported for bench/run.ts.
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  EslParser,
+  encodeEventJson,
+  encodeEventJsonFrame,
+  encodeEventPlainFrame,
+  type SwitchEvent,
+  syntheticChannelEvent,
+} from '../src/cdr/index.js';
+
+export interface CdrParseBenchOptions {
+  /** Events per round (default 100 000). */
+  events?: number;
+  /** Timed rounds; the best one is reported (default 5). */
+  rounds?: number;
+  /** Bytes per chunk fed to the parser, like socket reads (default 64 KiB). */
+  chunkBytes?: number;
+}
+
+export interface CdrParseBenchResult {
+  events: number;
+  rounds: number;
+  chunkBytes: number;
+  avgPlainEventBytes: number;
+  avgJsonEventBytes: number;
+  /** Framing + event construction; reads only the event name. */
+  eslPlainParseEventsPerSec: number;
+  /** Same, plus what a router reads: name, uuid, timestamp, sequence and four more headers. */
+  eslPlainParseAndRouteHeadersEventsPerSec: number;
+  /** `text/event-json` frames through the same parser, reading the same headers. */
+  eslJsonParseAndRouteHeadersEventsPerSec: number;
+  /** Baseline: `JSON.parse` of each event's JSON text, nothing else. */
+  jsonParseBaselineEventsPerSec: number;
+  /** eslPlainParseAndRouteHeaders ÷ baseline. */
+  ratioToBaseline: number;
+}
+
+/** Headers a router looks at besides the four derived fields. */
+const ROUTE_HEADERS = ['Other-Leg-Unique-ID', 'Channel-Call-UUID', 'Answer-State', 'Caller-Caller-ID-Number'];
+
+/** Keeps results observable so the JIT cannot drop the work. */
+let sink = 0;
+
+function concat(parts: string[], chunkBytes: number): Uint8Array[] {
+  const all = new TextEncoder().encode(parts.join(''));
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < all.length; i += chunkBytes) chunks.push(all.subarray(i, i + chunkBytes));
+  return chunks;
+}
+
+function route(ev: SwitchEvent): void {
+  sink += ev.name.length + (ev.uuid?.length ?? 0) + (ev.timestamp ?? 0) + (ev.sequence ?? 0);
+  for (const name of ROUTE_HEADERS) sink += ev.get(name)?.length ?? 0;
+}
+
+/**
+ * Events per second of each variant over its best round. Variants run interleaved, round by round,
+ * after one warm-up each, so a burst of load on a shared machine hits all of them alike.
+ */
+function measure(
+  rounds: number,
+  count: number,
+  variants: Record<string, () => void>,
+): Record<string, number> {
+  const best: Record<string, number> = {};
+  for (const [name, fn] of Object.entries(variants)) {
+    fn();
+    best[name] = Number.POSITIVE_INFINITY;
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      const t0 = performance.now();
+      fn();
+      best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, performance.now() - t0);
+    }
+  }
+  const perSec: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(best)) perSec[name] = Math.round((count / ms) * 1000);
+  return perSec;
+}
+
+function parseFrames(chunks: Uint8Array[], onEvent: (ev: SwitchEvent) => void): number {
+  const parser = new EslParser();
+  let n = 0;
+  for (const chunk of chunks) {
+    for (const frame of parser.push(chunk)) {
+      if (frame.kind === 'event') {
+        onEvent(frame.event);
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBenchResult {
+  const events = options.events ?? 100_000;
+  const rounds = options.rounds ?? 5;
+  const chunkBytes = options.chunkBytes ?? 64 * 1024;
+  const headers = Array.from({ length: events }, (_, i) => syntheticChannelEvent(i));
+  const plainFrames = headers.map((h) => encodeEventPlainFrame(h));
+  const jsonTexts = headers.map((h) => encodeEventJson(h));
+  const plainChunks = concat(plainFrames, chunkBytes);
+  const jsonChunks = concat(
+    headers.map((h) => encodeEventJsonFrame(h)),
+    chunkBytes,
+  );
+  const bytes = (list: string[]): number =>
+    Math.round(list.reduce((n, s) => n + Buffer.byteLength(s), 0) / list.length);
+
+  const check = (n: number): void => {
+    if (n !== events) throw new Error(`parsed ${n} events, expected ${events}`);
+  };
+  const rate = measure(rounds, events, {
+    plain: () =>
+      check(
+        parseFrames(plainChunks, (ev) => {
+          sink += ev.name.length;
+        }),
+      ),
+    plainRouted: () => check(parseFrames(plainChunks, route)),
+    jsonRouted: () => check(parseFrames(jsonChunks, route)),
+    baseline: () => {
+      for (const text of jsonTexts)
+        sink += (JSON.parse(text) as { 'Event-Name': string })['Event-Name'].length;
+    },
+  });
+  const plainRouted = rate.plainRouted ?? 0;
+  const baseline = rate.baseline ?? 1;
+  return {
+    events,
+    rounds,
+    chunkBytes,
+    avgPlainEventBytes: bytes(plainFrames),
+    avgJsonEventBytes: bytes(jsonTexts),
+    eslPlainParseEventsPerSec: rate.plain ?? 0,
+    eslPlainParseAndRouteHeadersEventsPerSec: plainRouted,
+    eslJsonParseAndRouteHeadersEventsPerSec: rate.jsonRouted ?? 0,
+    jsonParseBaselineEventsPerSec: baseline,
+    ratioToBaseline: Math.round((plainRouted / baseline) * 100) / 100,
+  };
+}
+
+function envInt(name: string, fallback: number): number {
+  const n = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const result = runCdrParseBench({
+    events: envInt('BENCH_CDR_EVENTS', 100_000),
+    rounds: envInt('BENCH_CDR_ROUNDS', 5),
+  });
+  process.stdout.write(JSON.stringify({ ...result, sink: sink % 10 }, null, 2) + '\n');
+}

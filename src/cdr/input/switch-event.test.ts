@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { encodeEventJson, encodeEventPlain } from './encode.js';
+import { EslProtocolError } from './errors.js';
+import { eventFromMap, parseEventJson, parseEventPlain } from './switch-event.js';
+import { syntheticChannelEvent } from './synthetic.js';
+
+/** The seed's CHANNEL_CALLSTATE event body (trimmed), as FreeSWITCH writes it. */
+const SEED_EVENT = `Event-Name: CHANNEL_CALLSTATE
+Core-UUID: f852daae-6da9-4979-8dc8-fa11651a7891
+FreeSWITCH-IPv6: %3A%3A1
+Event-Date-Local: 2010-12-21%2014%3A21%3A54
+Event-Date-Timestamp: 1292937714788536
+Event-Sequence: 4711
+Channel-Name: sofia/internal_et/8000%40sipdomain.de
+Unique-ID: 005f03fa-c803-428e-92cb-10534ac780dd
+Caller-Caller-ID-Name: Helmut%20Kuper
+Caller-Caller-ID-Number: 8000
+Caller-Destination-Number: ***6
+Caller-Unique-ID: 005f03fa-c803-428e-92cb-10534ac780dd
+Caller-Screen-Bit: true
+
+`;
+
+describe('SwitchEvent from event-plain', () => {
+  it('exposes name, uuid, core uuid, µs timestamp and sequence of the seed event', () => {
+    const ev = parseEventPlain(SEED_EVENT);
+    expect(ev.name).toBe('CHANNEL_CALLSTATE');
+    expect(ev.eventName).toBe('CHANNEL_CALLSTATE');
+    expect(ev.subclass).toBeUndefined();
+    expect(ev.uuid).toBe('005f03fa-c803-428e-92cb-10534ac780dd');
+    expect(ev.coreUuid).toBe('f852daae-6da9-4979-8dc8-fa11651a7891');
+    expect(ev.timestamp).toBe(1292937714788536);
+    expect(ev.sequence).toBe(4711);
+    expect(ev.body).toBeUndefined();
+  });
+
+  it('URL-decodes header values when asked', () => {
+    const ev = parseEventPlain(SEED_EVENT);
+    expect(ev.get('Caller-Caller-ID-Name')).toBe('Helmut Kuper');
+    expect(ev.get('Channel-Name')).toBe('sofia/internal_et/8000@sipdomain.de');
+    expect(ev.get('FreeSWITCH-IPv6')).toBe('::1');
+    expect(ev.get('Caller-Destination-Number')).toBe('***6');
+    // Asking twice gives the same value.
+    expect(ev.get('Event-Date-Local')).toBe('2010-12-21 14:21:54');
+    expect(ev.get('Event-Date-Local')).toBe('2010-12-21 14:21:54');
+  });
+
+  it('matches whole header names only (no prefix or suffix confusion)', () => {
+    const ev = parseEventPlain(SEED_EVENT);
+    expect(ev.get('Caller-ID-Name')).toBeUndefined();
+    expect(ev.get('Name')).toBeUndefined();
+    expect(ev.get('Event')).toBeUndefined();
+    expect(ev.get('Caller-Unique-ID')).toBe('005f03fa-c803-428e-92cb-10534ac780dd');
+    expect(ev.get('Caller-Screen-Bit')).toBe('true'); // the last header
+    expect(ev.get('Event-Name')).toBe('CHANNEL_CALLSTATE'); // the first header
+    expect(ev.get('unique-id')).toBeUndefined(); // names are case-sensitive
+  });
+
+  it('names CUSTOM events by their subclass', () => {
+    const ev = parseEventPlain(
+      encodeEventPlain({
+        'Event-Name': 'CUSTOM',
+        'Event-Subclass': 'callcenter::info',
+        'CC-Action': 'agent-offering',
+      }),
+    );
+    expect(ev.name).toBe('callcenter::info');
+    expect(ev.eventName).toBe('CUSTOM');
+    expect(ev.subclass).toBe('callcenter::info');
+    expect(ev.get('CC-Action')).toBe('agent-offering');
+  });
+
+  it('gives undefined timestamp and sequence for garbage values instead of failing', () => {
+    const ev = parseEventPlain('Event-Name: X\nEvent-Date-Timestamp: soon\nEvent-Sequence: -1\n\n');
+    expect(ev.timestamp).toBeUndefined();
+    expect(ev.sequence).toBeUndefined();
+    expect(ev.uuid).toBeUndefined();
+  });
+
+  it('keeps a body after its own Content-Length, never reading headers out of it', () => {
+    const ev = parseEventPlain(
+      encodeEventPlain({ 'Event-Name': 'MESSAGE', To: 'a' }, 'Event-Name: fake\nTo: b\n'),
+    );
+    expect(ev.name).toBe('MESSAGE');
+    expect(ev.get('To')).toBe('a');
+    expect(ev.body).toBe('Event-Name: fake\nTo: b\n');
+  });
+
+  it('cuts a body to its Content-Length in UTF-8 bytes', () => {
+    // G(1) r(1) ü(2) ß(2) = 6 bytes; 5 bytes cannot hold the ß.
+    expect(parseEventPlain('Event-Name: MESSAGE\nContent-Length: 6\n\nGrüße').body).toBe('Grüß');
+    expect(parseEventPlain('Event-Name: MESSAGE\nContent-Length: 5\n\nGrüße').body).toBe('Grü');
+  });
+
+  it('finds Event-Name anywhere in the header block, not only first', () => {
+    const ev = parseEventPlain('Core-UUID: c\nEvent-Name: CUSTOM\nEvent-Subclass: fifo%3A%3Ainfo\n\n');
+    expect(ev.name).toBe('fifo::info');
+    expect(ev.coreUuid).toBe('c');
+  });
+
+  it('never takes a header from the body, whatever order headers are asked in', () => {
+    const text = encodeEventPlain({ 'Event-Name': 'MESSAGE', A: '1', B: '2' }, 'C: body\nA: body\n');
+    const ev = parseEventPlain(text);
+    expect(ev.get('B')).toBe('2');
+    expect(ev.get('C')).toBeUndefined();
+    expect(ev.get('A')).toBe('1');
+    expect(ev.get('C')).toBeUndefined();
+    const fresh = parseEventPlain(text);
+    expect(fresh.get('C')).toBeUndefined();
+    expect(fresh.body).toBe('C: body\nA: body\n');
+    expect(fresh.get('C')).toBeUndefined();
+  });
+
+  it('lists every header, decoded, in wire order', () => {
+    const headers = syntheticChannelEvent(3);
+    const ev = parseEventPlain(encodeEventPlain(headers));
+    expect(ev.headers()).toEqual(headers);
+    expect(Object.keys(ev.headers())).toEqual(Object.keys(headers));
+  });
+
+  it('rejects a body without Event-Name with a clear error', () => {
+    expect(() => parseEventPlain('Unique-ID: x\n\n')).toThrow(EslProtocolError);
+    expect(() => parseEventPlain('')).toThrow(/no Event-Name/);
+  });
+
+  it('round-trips every synthetic event through encode and parse', () => {
+    for (let i = 0; i < 16; i++) {
+      const headers = syntheticChannelEvent(i);
+      const ev = parseEventPlain(encodeEventPlain(headers));
+      for (const [name, value] of Object.entries(headers)) expect(ev.get(name)).toBe(value);
+    }
+  });
+});
+
+describe('SwitchEvent from header maps (event-json, NDJSON, YAML)', () => {
+  it('reads event-json with _body, and the same derived fields', () => {
+    const ev = parseEventJson(
+      encodeEventJson(
+        {
+          'Event-Name': 'CUSTOM',
+          'Event-Subclass': 'vm::maintenance',
+          'Unique-ID': 'u',
+          'Event-Sequence': '9',
+        },
+        'body',
+      ),
+    );
+    expect(ev.name).toBe('vm::maintenance');
+    expect(ev.uuid).toBe('u');
+    expect(ev.sequence).toBe(9);
+    expect(ev.body).toBe('body');
+    expect(ev.get('_body')).toBeUndefined();
+    expect(ev.get('toString')).toBeUndefined(); // no prototype leaks
+  });
+
+  it('turns numbers, booleans and arrays into FreeSWITCH strings and drops nulls', () => {
+    const ev = eventFromMap({
+      'Event-Name': 'CHANNEL_HANGUP_COMPLETE',
+      'Event-Date-Timestamp': 1292937714788536,
+      'Caller-Screen-Bit': true,
+      variable_transfer_history: ['1:a:bl_xfer:1000/default/XML', '2:b:uuid_br:c'],
+      variable_gone: null,
+    });
+    expect(ev.timestamp).toBe(1292937714788536);
+    expect(ev.get('Caller-Screen-Bit')).toBe('true');
+    expect(ev.get('variable_transfer_history')).toBe('ARRAY::1:a:bl_xfer:1000/default/XML|:2:b:uuid_br:c');
+    expect(ev.get('variable_gone')).toBeUndefined();
+  });
+
+  it('rejects values that are not events', () => {
+    expect(() => eventFromMap([1])).toThrow(/object of headers, got an array/);
+    expect(() => eventFromMap(null)).toThrow(EslProtocolError);
+    expect(() => eventFromMap({ 'Unique-ID': 'x' })).toThrow(/no Event-Name/);
+    expect(() => parseEventJson('{')).toThrow(/not JSON/);
+  });
+
+  it('serialises to the event-json shape', () => {
+    const ev = parseEventPlain(encodeEventPlain({ 'Event-Name': 'MESSAGE', A: 'b c' }, 'hi'));
+    expect(JSON.parse(JSON.stringify(ev))).toEqual({
+      'Event-Name': 'MESSAGE',
+      A: 'b c',
+      'Content-Length': '2',
+      _body: 'hi',
+    });
+  });
+});
