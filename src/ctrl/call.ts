@@ -87,6 +87,14 @@ export interface CallInit {
   event?: ChannelEvent;
 }
 
+/** How the controller runs a call's flow (`CallInternals.run`). */
+export interface RunOptions {
+  /** Hang the call up when the flow returns and the call is still up. */
+  hangupAfterFlow: boolean;
+  /** Called once, right when a flow failed with an error that is not a routine end (`isRoutineEnd`). */
+  onCrash?: () => void;
+}
+
 /** Internal access for the controller; not part of the public API. */
 export const kCall: unique symbol = Symbol('openxcc.call.internal');
 
@@ -96,8 +104,11 @@ export interface CallInternals {
   event(ev: ChannelEvent): void;
   /** Routes another event (DTMF, DetectedData, Record, ...) to `notifications()`. */
   notify(n: CallNotification): void;
-  /** Runs `flow` as the call's flow: cleanup and auto-hangup follow it; resolves when all that is done. */
-  run(flow: (call: Call) => Promise<void>, options: { hangupAfterFlow: boolean }): Promise<void>;
+  /**
+   * Runs `flow` as the call's flow: cleanup and auto-hangup follow it; resolves when all that is done
+   * (never rejects). `onCrash` is told when the flow failed with something other than a routine end.
+   */
+  run(flow: (call: Call) => Promise<void>, options: RunOptions): Promise<void>;
   /** Ends tracking without a DESTROY (reap, takeover, controller close): aborts and releases. */
   terminate(reason: Exclude<EndReason, 'destroyed'>): void;
   /** Aborts the flow's signal without ending the call (controller close: the flow then hangs up). */
@@ -114,6 +125,9 @@ export interface CallInternals {
   readonly released: Promise<void>;
   setNodeUuid(nodeUuid: string): void;
 }
+
+/** What running an empty (never created) cleanup stack resolves with. */
+const NO_CLEANUP_FAILURE: Promise<AggregateError | undefined> = Promise.resolve(undefined);
 
 /** Reasons that mean the call itself is gone (not merely a cancelled flow). */
 const GONE_REASONS: ReadonlySet<CancelReason> = new Set(['destroyed', 'node-lost', 'max-lifetime']);
@@ -155,10 +169,6 @@ export class Call {
   /** Channel uuid. */
   readonly uuid: string;
   readonly direction: Direction;
-  /** Aborted when the call's flow must stop: DESTROY, reap, takeover, controller close, flow end. */
-  readonly signal: AbortSignal;
-  /** Resolves when the controller stops tracking the call (normally: the DESTROY event). */
-  readonly ended: Promise<DestroyInfo>;
 
   #host: CallHost;
   #nodeUuid: string | undefined;
@@ -175,13 +185,22 @@ export class Call {
   #seen = false;
   #ended = false;
   #endInfo: DestroyInfo | undefined;
-  #resolveEnded!: (info: DestroyInfo) => void;
-  #ac = new AbortController();
-  #cleanup = new CleanupStack((err) => this.#logCleanup(err));
+  // Per held call every object counts (docs/benchmarks.md): the `ended` and `released` promises, the
+  // AbortController behind `signal` and the cleanup stack are created on first use. Until then the
+  // outcome is kept in a plain field and handed over when they are created.
+  /** What `ended` resolves (resolved) with, once settled. */
+  #endedWith: DestroyInfo | undefined;
+  #endedPromise: Promise<DestroyInfo> | undefined;
+  #resolveEnded: ((info: DestroyInfo) => void) | undefined;
+  #ac: AbortController | undefined;
+  /** The reason `signal` is (or will be, once created) aborted with. */
+  #abortReason: FlowCancelledError | undefined;
+  #cleanup: CleanupStack | undefined;
+  #cleanupRan = false;
   #flowRunning = false;
   #releasedFlag = false;
-  #resolveReleased!: () => void;
-  #released: Promise<void>;
+  #resolveReleased: (() => void) | undefined;
+  #released: Promise<void> | undefined;
   // Created on first use: most calls never iterate events or wait for a state (heap per held call).
   #eventQueues: Set<AsyncQueue<ChannelEvent>> | undefined;
   #notificationQueues: Set<AsyncQueue<CallNotification>> | undefined;
@@ -198,15 +217,31 @@ export class Call {
     this.direction = init.direction;
     this.#nodeUuid = init.nodeUuid;
     this.#state = init.direction === 'inbound' ? 'START' : 'CALLING';
-    this.signal = this.#ac.signal;
     this.#createdAt = host.clock.now();
-    this.ended = new Promise<DestroyInfo>((resolve) => {
-      this.#resolveEnded = resolve;
-    });
-    this.#released = new Promise<void>((resolve) => {
-      this.#resolveReleased = resolve;
-    });
     if (init.event) this.#apply(init.event);
+  }
+
+  /** Aborted when the call's flow must stop: DESTROY, reap, takeover, controller close, flow end. */
+  get signal(): AbortSignal {
+    if (this.#ac === undefined) {
+      this.#ac = new AbortController();
+      if (this.#abortReason !== undefined) this.#ac.abort(this.#abortReason);
+    }
+    return this.#ac.signal;
+  }
+
+  /** Resolves when the controller stops tracking the call (normally: the DESTROY event). */
+  get ended(): Promise<DestroyInfo> {
+    if (this.#endedPromise === undefined) {
+      const settled = this.#endedWith;
+      this.#endedPromise =
+        settled !== undefined
+          ? Promise.resolve(settled)
+          : new Promise<DestroyInfo>((resolve) => {
+              this.#resolveEnded = resolve;
+            });
+    }
+    return this.#endedPromise;
   }
 
   /** The node that holds the channel (known from the first event or the Dial result). */
@@ -259,7 +294,19 @@ export class Call {
    * are logged together as an `AggregateError`. Registered after cleanup already ran, the step runs at once.
    */
   defer(step: CleanupStep): void {
+    if (this.#cleanup === undefined) {
+      this.#cleanup = new CleanupStack((err) => this.#logCleanup(err));
+      // A stack created after the cleanup ran is run (empty) at once, so this late step runs now, as
+      // `CleanupStack.defer` does for a stack that has run.
+      if (this.#cleanupRan) void this.#cleanup.run();
+    }
     this.#cleanup.defer(step);
+  }
+
+  /** Runs the cleanup stack (once; later `defer`s run at once). */
+  #runCleanup(): Promise<AggregateError | undefined> {
+    this.#cleanupRan = true;
+    return this.#cleanup === undefined ? NO_CLEANUP_FAILURE : this.#cleanup.run();
   }
 
   /** Channel events from now on; leaving the loop unsubscribes. Ends after DESTROY. */
@@ -745,13 +792,9 @@ export class Call {
     this.#ended = true;
     const info = endInfo(reason, ev);
     this.#endInfo = info;
-    this.#resolveEnded(info);
+    this.#settleEnded(info);
     // Abort first: pending primitives and waiters reject with the reason (destroyed, node-lost, ...).
-    if (!this.#ac.signal.aborted) {
-      this.#ac.abort(
-        new FlowCancelledError(reason === 'dropped' ? 'flow-ended' : reason, { uuid: this.uuid }),
-      );
-    }
+    this.#abort(reason === 'dropped' ? 'flow-ended' : reason);
     if (this.#stateWaiters) for (const w of [...this.#stateWaiters]) w(undefined);
     if (this.#eventQueues) for (const q of this.#eventQueues) q.end();
     if (this.#notificationQueues) for (const q of this.#notificationQueues) q.end();
@@ -762,7 +805,7 @@ export class Call {
 
   /** A call without a running flow: its cleanup runs at its end, then it is released. */
   async #finishWithoutFlow(): Promise<void> {
-    if (!this.#cleanup.ran) this.#logCleanup(await this.#cleanup.run());
+    if (!this.#cleanupRan) this.#logCleanup(await this.#runCleanup());
     this.#release();
   }
 
@@ -770,38 +813,61 @@ export class Call {
     if (this.#releasedFlag) return;
     this.#releasedFlag = true;
     this.#host.release(this);
-    this.#resolveReleased();
+    this.#resolveReleased?.();
+  }
+
+  /** Resolves `ended` (first outcome wins, as with a promise). */
+  #settleEnded(info: DestroyInfo): void {
+    if (this.#endedWith !== undefined) return;
+    this.#endedWith = info;
+    this.#resolveEnded?.(info);
+    this.#resolveEnded = undefined;
+  }
+
+  /** Aborts the call's signal with `reason` unless it is already aborted. */
+  #abort(reason: CancelReason): void {
+    if (this.#abortReason !== undefined) return;
+    this.#abortReason = new FlowCancelledError(reason, { uuid: this.uuid });
+    this.#ac?.abort(this.#abortReason);
   }
 
   #logCleanup(err: AggregateError | undefined): void {
     if (err) this.#host.logger.error({ uuid: this.uuid, err, errors: err.errors }, 'call cleanup failed');
   }
 
-  async #run(flow: (call: Call) => Promise<void>, options: { hangupAfterFlow: boolean }): Promise<void> {
-    this.#flowRunning = true;
-    let failure: unknown;
-    let failed = false;
+  async #run(flow: (call: Call) => Promise<void>, options: RunOptions): Promise<void> {
     try {
-      await flow(this);
-    } catch (err) {
-      failed = true;
-      failure = err;
-    }
-    const crashed = failed && !isRoutineEnd(failure);
-    if (crashed) this.#host.logger.error({ uuid: this.uuid, err: failure }, 'call flow failed');
-    else if (failed) this.#host.logger.debug({ uuid: this.uuid, err: failure }, 'call flow cancelled');
-    // Children of the flow (dialled legs, waits started with call.signal) stop with it.
-    if (!this.#ac.signal.aborted) this.#ac.abort(new FlowCancelledError('flow-ended', { uuid: this.uuid }));
-    this.#logCleanup(await this.#cleanup.run());
-    if (options.hangupAfterFlow && !this.#ended) {
+      this.#flowRunning = true;
+      let failure: unknown;
+      let failed = false;
       try {
-        await this.hangup({ cause: crashed ? 'NORMAL_TEMPORARY_FAILURE' : 'NORMAL_CLEARING' });
+        await flow(this);
       } catch (err) {
-        this.#host.logger.warn({ uuid: this.uuid, err }, 'hangup after the flow failed');
+        failed = true;
+        failure = err;
       }
+      const crashed = failed && !isRoutineEnd(failure);
+      if (crashed) {
+        options.onCrash?.();
+        this.#host.logger.error({ uuid: this.uuid, err: failure }, 'call flow failed');
+      } else if (failed) this.#host.logger.debug({ uuid: this.uuid, err: failure }, 'call flow cancelled');
+      // Children of the flow (dialled legs, waits started with call.signal) stop with it.
+      this.#abort('flow-ended');
+      this.#logCleanup(await this.#runCleanup());
+      if (options.hangupAfterFlow && !this.#ended) {
+        try {
+          await this.hangup({ cause: crashed ? 'NORMAL_TEMPORARY_FAILURE' : 'NORMAL_CLEARING' });
+        } catch (err) {
+          this.#host.logger.warn({ uuid: this.uuid, err }, 'hangup after the flow failed');
+        }
+      }
+      this.#flowRunning = false;
+      if (this.#ended) this.#release();
+    } catch (err) {
+      // run() never rejects by design (the controller returns its promise as is): anything caught here
+      // is a bug worth a loud log line.
+      this.#host.logger.error({ uuid: this.uuid, err }, 'call flow runner failed');
     }
-    this.#flowRunning = false;
-    if (this.#ended) this.#release();
   }
 
   /** @internal */
@@ -816,10 +882,10 @@ export class Call {
       run: (flow, options) => this.#run(flow, options),
       terminate: (reason) => this.#end(reason, undefined),
       cancel: (reason) => {
-        if (!this.#ac.signal.aborted) this.#ac.abort(new FlowCancelledError(reason, { uuid: this.uuid }));
+        this.#abort(reason);
         // The controller stops tracking every call when it closes: `ended` settles now, so a flow
         // holding its call with `await call.ended` ends too (and its hangup still goes out).
-        if (reason === 'controller-closed') this.#resolveEnded(endInfo('controller-closed', undefined));
+        if (reason === 'controller-closed') this.#settleEnded(endInfo('controller-closed', undefined));
       },
       get seen() {
         return self.#seen;
@@ -837,6 +903,10 @@ export class Call {
         self.#controlled = v;
       },
       get released() {
+        if (self.#releasedFlag) return Promise.resolve();
+        self.#released ??= new Promise<void>((resolve) => {
+          self.#resolveReleased = resolve;
+        });
         return self.#released;
       },
       setNodeUuid: (nodeUuid) => {

@@ -79,7 +79,7 @@ export function callControlHandlers(rt: NodeRuntime, hooks: NodeHooks): HandlerM
       if (flag === 'PEER' && !peer) return rt.bad('flag PEER: the channel is not bridged', ch.uuid);
       const targets = flag === 'SELF' ? [ch] : flag === 'PEER' ? [peer as Channel] : peer ? [ch, peer] : [ch];
       const data = stringMap(params, 'data');
-      for (const t of targets) for (const [k, v] of Object.entries(data)) t.variables.set(k, v);
+      for (const t of targets) for (const [k, v] of Object.entries(data)) t.setVariable(k, v);
       for (const t of targets) rt.hangup(t, cause);
       return ok(node, ch.uuid);
     },

@@ -57,6 +57,10 @@ export interface ChannelInit {
   dialString?: string;
 }
 
+/** Shared empty collections handed to readers of a channel that never filled one (never written to). */
+const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
+const EMPTY_SET: ReadonlySet<never> = new Set<never>();
+
 export class Channel {
   readonly uuid: string;
   readonly direction: Direction;
@@ -87,28 +91,30 @@ export class Channel {
   /** alive → ending (hangup in progress) → gone (DESTROY sent). */
   status: 'alive' | 'ending' | 'gone' = 'alive';
   cause: string | undefined;
-  readonly variables = new Map<string, string>();
-  /** Subscribed variable names (channel_params), in subscription order, de-duplicated. */
-  readonly subscribed = new Set<string>();
+  // The collections below are created on first use (most held calls never set a variable, record or
+  // arm a timer): empty Maps/Sets were about 1 KB of hash tables per held call. Readers get a shared
+  // empty one; writes go through the methods that create them.
+  #variables: Map<string, string> | undefined;
+  #subscribed: Set<string> | undefined;
+  #recordings: Map<string, BackgroundRecording> | undefined;
+  #timers: Set<Timer> | undefined;
   media: MediaSession | undefined;
   /** Play, Broadcast, Record(RECORD), ReadDTMF, ReadDigits, DetectSpeech: at most one at a time. */
   mediaOp: RunningOp | undefined;
   /** Bridge, ChannelBridge, Conference: at most one at a time. */
   controlOp: RunningOp | undefined;
-  readonly recordings = new Map<string, BackgroundRecording>();
   link: BridgeLink | undefined;
   /** Last peer this channel was bridged with (kept for the CDR after UNBRIDGE). */
   lastPeer: string | undefined;
   conference: string | undefined;
-  readonly timers = new Set<Timer>();
   /** The 10 s rule: hangs the inbound call up unless a controller takes it over first. */
   takeoverTimer: Timer | undefined;
   /** Created on first use: inbound legs never place an attempt. */
   #attempt: AbortController | undefined;
   #attemptEnd: { cause: string } | undefined;
-  #resolveGone!: () => void;
-  /** Resolves after DESTROY was published. */
-  readonly gone: Promise<void>;
+  // Created on first access (nothing in the node waits for it; one promise less per held call).
+  #gone: Promise<void> | undefined;
+  #resolveGone: (() => void) | undefined;
 
   constructor(init: ChannelInit) {
     this.uuid = init.uuid;
@@ -122,9 +128,75 @@ export class Channel {
     this.createdAt = init.createdAt;
     this.owner = init.owner;
     this.announceSubject = init.announceSubject;
-    this.gone = new Promise<void>((resolve) => {
-      this.#resolveGone = resolve;
-    });
+  }
+
+  /** Resolves after DESTROY was published. */
+  get gone(): Promise<void> {
+    this.#gone ??=
+      this.status === 'gone'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.#resolveGone = resolve;
+          });
+    return this.#gone;
+  }
+
+  /** Channel variables set on this leg (SetVar, Dial/inbound variables). */
+  get variables(): ReadonlyMap<string, string> {
+    return this.#variables ?? EMPTY_MAP;
+  }
+
+  setVariable(name: string, value: string): void {
+    this.#variables ??= new Map();
+    this.#variables.set(name, value);
+  }
+
+  /** Subscribed variable names (channel_params), in subscription order, de-duplicated. */
+  get subscribed(): ReadonlySet<string> {
+    return this.#subscribed ?? EMPTY_SET;
+  }
+
+  /** Background recordings (`Record{action:"START"}`) by path. */
+  get recordings(): ReadonlyMap<string, BackgroundRecording> {
+    return this.#recordings ?? EMPTY_MAP;
+  }
+
+  addRecording(rec: BackgroundRecording): void {
+    this.#recordings ??= new Map();
+    this.#recordings.set(rec.path, rec);
+  }
+
+  /** Forgets the recording at `path`. */
+  removeRecording(path: string): void {
+    this.#recordings?.delete(path);
+    // Dropped when empty: a held call keeps no hash table for a recording long finished.
+    if (this.#recordings?.size === 0) this.#recordings = undefined;
+  }
+
+  /** One-shot timers owned by the channel (see `Runtime.addTimer`): cancelled with it. */
+  get timers(): ReadonlySet<Timer> {
+    return this.#timers ?? EMPTY_SET;
+  }
+
+  addTimer(timer: Timer): void {
+    this.#timers ??= new Set();
+    this.#timers.add(timer);
+  }
+
+  /** Forgets `timer` (it fired or was cancelled). */
+  forgetTimer(timer: Timer): void {
+    this.#timers?.delete(timer);
+    // Dropped when empty: the 10 s takeover timer of every inbound call would otherwise leave an empty
+    // Set (with its hash table) behind for the whole call.
+    if (this.#timers?.size === 0) this.#timers = undefined;
+  }
+
+  /** Cancels and forgets every timer of the channel. */
+  cancelTimers(): void {
+    if (this.#timers === undefined) return;
+    const timers = this.#timers;
+    this.#timers = undefined;
+    for (const t of timers) t.cancel();
   }
 
   /** Aborts the outbound attempt (ringing) of this leg; its reason is the hangup cause. */
@@ -153,7 +225,11 @@ export class Channel {
 
   /** Merges variable names into the subscription (static + Accept/Answer/Dial/SetVar), de-duplicated. */
   subscribe(names: Iterable<string>): void {
-    for (const n of names) if (n.length > 0) this.subscribed.add(n);
+    for (const n of names) {
+      if (n.length === 0) continue;
+      this.#subscribed ??= new Set();
+      this.#subscribed.add(n);
+    }
   }
 
   /**
@@ -189,12 +265,12 @@ export class Channel {
   interruptAll(reason: Interrupted): void {
     this.mediaOp?.controller.abort(reason);
     this.controlOp?.controller.abort(reason);
-    for (const rec of this.recordings.values()) rec.controller.abort(reason);
+    if (this.#recordings) for (const rec of this.#recordings.values()) rec.controller.abort(reason);
   }
 
   /** Variable lookup: set variables first, then built-in ones (caller_id_number, uuid…). */
   variable(name: string): string | undefined {
-    const v = this.variables.get(name);
+    const v = this.#variables?.get(name);
     if (v !== undefined) return v;
     switch (name) {
       case 'uuid':
@@ -222,6 +298,6 @@ export class Channel {
   /** Called by the runtime once DESTROY is out. */
   markGone(): void {
     this.status = 'gone';
-    this.#resolveGone();
+    this.#resolveGone?.();
   }
 }

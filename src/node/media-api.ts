@@ -220,14 +220,14 @@ export function mediaHandlers(rt: NodeRuntime): HandlerMap {
         case 'START': {
           if (ch.recordings.has(path)) return rt.bad(`already recording ${path}`, ch.uuid);
           const rec: BackgroundRecording = { path, controller: new AbortController(), stopped: false };
-          ch.recordings.set(path, rec);
+          ch.addRecording(rec);
           rt.emitTo(ch, 'Event.Record', { action: 'START', path });
           rt.track(
             media.record(options, rec.controller.signal).then(
               (out) => {
                 if (rec.stopped) return;
                 rec.stopped = true;
-                ch.recordings.delete(path);
+                ch.removeRecording(path);
                 rt.emitTo(ch, 'Event.Record', {
                   action: 'STOP',
                   path: out.path,

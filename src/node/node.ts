@@ -272,7 +272,7 @@ export class XNode implements NodeHooks {
       createdAt: this.#options.clock.now(),
       announceSubject: subject,
     });
-    for (const [k, v] of Object.entries(offer.variables ?? {})) ch.variables.set(k, v);
+    for (const [k, v] of Object.entries(offer.variables ?? {})) ch.setVariable(k, v);
     let media: { live(): void };
     try {
       media = rt.openMedia(ch, offer.script);

@@ -172,7 +172,7 @@ export function placeLeg(
     owner: options.owner,
     announceSubject: rt.subjects.ctrlOf(options.owner),
   });
-  for (const [k, v] of Object.entries(spec.variables)) ch.variables.set(k, v);
+  for (const [k, v] of Object.entries(spec.variables)) ch.setVariable(k, v);
   ch.subscribe(spec.channelParams);
   onCreated?.(ch);
   rt.emitChannel(ch, 'CALLING');

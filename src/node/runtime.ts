@@ -57,6 +57,8 @@ export class NodeRuntime implements NodeIdentity {
   readonly rooms: ConferenceRooms;
   /** Background work (async Dial, Broadcast, Record START, late leg progress) awaited by stop(). */
   readonly #tasks = new Set<Promise<void>>();
+  /** The controller uuid of the last request (see `ctrlOf`). */
+  #lastCtrl: string | undefined;
   sessionsSinceStartup = 0;
   sessionPeak = 0;
   /** Called after each DESTROY (graceful shutdown waits for the last one). */
@@ -126,16 +128,22 @@ export class NodeRuntime implements NodeIdentity {
    * hangs up at once) are held back so they never overtake the channel's first event.
    */
   openMedia(ch: Channel, script: CallerStep[] | undefined): { live(): void } {
-    const held: FarEndEvent[] = [];
+    // Created only when something arrives early (rare): the callback's context lives as long as the call.
+    let held: FarEndEvent[] | undefined;
     let isLive = false;
     ch.media = this.media.open({ uuid: ch.uuid, direction: ch.direction, script }, (ev) => {
       if (isLive) this.onFarEnd(ch, ev);
-      else held.push(ev);
+      else {
+        held ??= [];
+        held.push(ev);
+      }
     });
     return {
       live: () => {
         isLive = true;
-        for (const ev of held.splice(0)) this.onFarEnd(ch, ev);
+        const early = held ?? [];
+        held = undefined;
+        for (const ev of early) this.onFarEnd(ch, ev);
       },
     };
   }
@@ -160,17 +168,17 @@ export class NodeRuntime implements NodeIdentity {
   /** A one-shot timer owned by the channel: cancelled with it, forgotten when it fires. */
   addTimer(ch: Channel, ms: number, fn: () => void): Timer {
     const timer = this.clock.setTimeout(() => {
-      ch.timers.delete(timer);
+      ch.forgetTimer(timer);
       fn();
     }, ms);
-    ch.timers.add(timer);
+    ch.addTimer(timer);
     return timer;
   }
 
   cancelTimer(ch: Channel, timer: Timer | undefined): void {
     if (!timer) return;
     timer.cancel();
-    ch.timers.delete(timer);
+    ch.forgetTimer(timer);
   }
 
   /** Marks the channel answered and emits ANSWERED (no-op when already answered or gone). */
@@ -191,8 +199,7 @@ export class NodeRuntime implements NodeIdentity {
     ch.status = 'ending';
     ch.cause = cause;
     ch.hangupAt = this.clock.now();
-    for (const t of ch.timers) t.cancel();
-    ch.timers.clear();
+    ch.cancelTimers();
     ch.endAttempt(cause);
     for (const rec of [...ch.recordings.values()]) this.stopRecording(ch, rec, 'hangup');
     // Unbridge before interrupting, so the Bridge handler learns *which* leg hung up, and flow control
@@ -218,8 +225,7 @@ export class NodeRuntime implements NodeIdentity {
 
   /** Forgets a channel that never got its first event (its media could not be opened). */
   discard(ch: Channel): void {
-    for (const t of ch.timers) t.cancel();
-    ch.timers.clear();
+    ch.cancelTimers();
     ch.media?.close();
     this.channels.delete(ch.uuid);
     this.sessionsSinceStartup--;
@@ -274,7 +280,7 @@ export class NodeRuntime implements NodeIdentity {
       rec.stopped = true;
       this.emitTo(ch, 'Event.Record', { action: 'STOP', path: rec.path, completion_cause: completionCause });
     }
-    ch.recordings.delete(rec.path);
+    ch.removeRecording(rec.path);
     rec.controller.abort(new Interrupted('stop', 'recording stopped'));
   }
 
@@ -312,6 +318,10 @@ export class NodeRuntime implements NodeIdentity {
     if (ctrl === undefined || ctrl.length === 0) return this.bad('params.ctrl_uuid: required');
     if (!SUBJECT_TOKEN.test(ctrl))
       return this.bad('params.ctrl_uuid: must be one subject token ([A-Za-z0-9_-]+)');
+    // why: every request carries its own copy of the (usually same) controller uuid, and a channel keeps
+    // the one of its owner for its whole life; handing out the previous equal string saves a copy per call.
+    if (ctrl === this.#lastCtrl) return this.#lastCtrl;
+    this.#lastCtrl = ctrl;
     return ctrl;
   }
 

@@ -17,7 +17,7 @@ export function varsHandlers(rt: NodeRuntime): HandlerMap {
     'XNode.SetVar': async (params) => {
       const ch = rt.channelFor(params);
       if (!(ch instanceof Channel)) return ch;
-      for (const [k, v] of Object.entries(stringMap(params, 'data'))) ch.variables.set(k, v);
+      for (const [k, v] of Object.entries(stringMap(params, 'data'))) ch.setVariable(k, v);
       ch.subscribe(strings(params, 'channel_params'));
       return ok(node, ch.uuid);
     },

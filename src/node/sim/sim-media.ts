@@ -18,7 +18,7 @@ import { parseCallerScript, parseDestinationBehaviour, parseDirectory } from './
 import { lookupDestination, numberOfDialString } from './directory.js';
 import { SimConfigError } from './errors.js';
 import { DEFAULT_ANSWER_AFTER_MS, type OriginateAttempt, planOriginate, runOriginate } from './originate.js';
-import { SimSession } from './sim-session.js';
+import { SimSession, type SimSessionDeps } from './sim-session.js';
 
 /** A steady stream of simulated inbound callers. */
 export interface TrickleOptions {
@@ -84,6 +84,8 @@ export class SimMedia implements MediaBackend {
   readonly #sessions = new Set<SimSession>();
   readonly #attempts = new Set<AbortController>();
   readonly #writes = new Set<Promise<unknown>>();
+  /** What every session needs from us: one object shared by all sessions (not one per call). */
+  readonly #sessionDeps: SimSessionDeps;
   #sink: MediaSink | undefined;
   #trickleTimer: Timer | undefined;
   #trickled = 0;
@@ -110,6 +112,23 @@ export class SimMedia implements MediaBackend {
     if (!(maxRecordSec > 0)) throw new SimConfigError('maxRecordSec', 'expected seconds > 0');
     this.#maxRecordMs = maxRecordSec * 1000;
     this.#trickle = options.trickle ? parseTrickle(options.trickle) : undefined;
+    this.#sessionDeps = {
+      clock: this.#clock,
+      logger: this.#logger,
+      mediaRoot: this.#mediaRoot,
+      recordRoot: this.#recordRoot,
+      maxRecordMs: this.#maxRecordMs,
+      track: (write, uuid) => {
+        const settled = write.then(
+          () => {},
+          (err: unknown) => this.#logger.warn({ err, uuid }, 'sim media: recording not written'),
+        );
+        this.#writes.add(settled);
+        // Removal is chained on `settled`, which never rejects.
+        void settled.then(() => this.#writes.delete(settled));
+      },
+      onClose: (s) => this.#sessions.delete(s),
+    };
   }
 
   /** Sessions open now. */
@@ -152,24 +171,11 @@ export class SimMedia implements MediaBackend {
     events: (ev: FarEndEvent) => void,
   ): SimSession {
     const script = channel.script === undefined ? [] : parseCallerScript(channel.script);
-    const session = new SimSession({ uuid: channel.uuid, direction: channel.direction, script }, events, {
-      clock: this.#clock,
-      logger: this.#logger,
-      mediaRoot: this.#mediaRoot,
-      recordRoot: this.#recordRoot,
-      maxRecordMs: this.#maxRecordMs,
-      track: (write) => {
-        const settled = write.then(
-          () => {},
-          (err: unknown) =>
-            this.#logger.warn({ err, uuid: channel.uuid }, 'sim media: recording not written'),
-        );
-        this.#writes.add(settled);
-        // Removal is chained on `settled`, which never rejects.
-        void settled.then(() => this.#writes.delete(settled));
-      },
-      onClose: (s) => this.#sessions.delete(s),
-    });
+    const session = new SimSession(
+      { uuid: channel.uuid, direction: channel.direction, script },
+      events,
+      this.#sessionDeps,
+    );
     this.#sessions.add(session);
     return session;
   }

@@ -57,11 +57,14 @@ export interface SimSessionDeps {
   mediaRoot: string;
   recordRoot: string;
   maxRecordMs: number;
-  /** Keeps a background file write alive until the backend stops. */
-  track(write: Promise<unknown>): void;
+  /** Keeps a background file write (of session `uuid`) alive until the backend stops. */
+  track(write: Promise<unknown>, uuid: string): void;
   /** Called once when the session closes. */
   onClose(session: SimSession): void;
 }
+
+/** What the read-only views return for an array never created. */
+const NOTHING: readonly string[] = Object.freeze([]);
 
 const closedError = (): MediaError => new MediaError('closed', 'media session closed');
 
@@ -81,14 +84,16 @@ export class SimSession implements MediaSession {
   readonly #events: (ev: FarEndEvent) => void;
   /** Cancels the caller script on close; created when a non-empty script starts. */
   #scriptCtl: AbortController | undefined;
-  readonly #ops = new Set<RunningOperation>();
-  readonly #digitTakers: ((digit: string) => boolean)[] = [];
+  // Created on first use, like the listener sets below: an idle held call runs no operation.
+  #ops: Set<RunningOperation> | undefined;
+  #digitTakers: ((digit: string) => boolean)[] | undefined;
   // Created on first use (DetectSpeech / silence detection during a script): rare, and per held call.
   #speechListeners: Set<SpeechListener> | undefined;
   #scriptEndListeners: Set<() => void> | undefined;
-  readonly #buffer: string[] = [];
-  readonly #queuedSpeech: string[] = [];
-  readonly #sentDtmf: string[] = [];
+  // The arrays below are created on first use too (an idle held call types, says and is sent nothing).
+  #buffer: string[] | undefined;
+  #queuedSpeech: string[] | undefined;
+  #sentDtmf: string[] | undefined;
   #utterance: Utterance | undefined;
   #scriptRunning = true;
   #hungUp = false;
@@ -125,17 +130,17 @@ export class SimSession implements MediaSession {
 
   /** Every SendDTMF string sent to the far end, in order. */
   get sentDtmf(): readonly string[] {
-    return this.#sentDtmf;
+    return this.#sentDtmf ?? NOTHING;
   }
 
   /** Digits the far end typed that no operation has consumed yet. */
   get bufferedDigits(): string {
-    return this.#buffer.join('');
+    return this.#buffer?.join('') ?? '';
   }
 
   /** Texts the far end said that no DetectSpeech has consumed yet. */
   get queuedSpeech(): readonly string[] {
-    return this.#queuedSpeech;
+    return this.#queuedSpeech ?? NOTHING;
   }
 
   /** True while the far end's script still has steps to run. */
@@ -177,7 +182,7 @@ export class SimSession implements MediaSession {
         return true;
       };
       // Digits typed before collection started count, in order; leftovers stay buffered.
-      while (!scope.settled && this.#buffer.length > 0) take(this.#buffer.shift()!);
+      this.#drainBuffer(scope, take);
       if (scope.settled) return;
       scope.defer(this.#takeDigits(take));
       if (collector.digits.length > 0) return;
@@ -197,7 +202,7 @@ export class SimSession implements MediaSession {
     if (bad) return Promise.reject(bad);
     return this.#operate<SpeechOutcome>(signal, (scope, resolve, reject) => {
       // A sentence said while nothing listened is heard now.
-      const queued = this.#queuedSpeech.shift();
+      const queued = this.#queuedSpeech?.shift();
       if (queued !== undefined) {
         resolve({ type: 'Speech.End', text: queued, confidence: SPEECH_CONFIDENCE });
         return;
@@ -237,7 +242,7 @@ export class SimSession implements MediaSession {
           collector.push(digit);
           return true;
         };
-        while (!scope.settled && this.#buffer.length > 0) take(this.#buffer.shift()!);
+        this.#drainBuffer(scope, take);
         if (scope.settled) return;
         scope.defer(this.#takeDigits(take));
       }
@@ -320,6 +325,7 @@ export class SimSession implements MediaSession {
 
   sendDtmf(digits: string): void {
     if (this.#closed) return;
+    this.#sentDtmf ??= [];
     this.#sentDtmf.push(String(digits));
   }
 
@@ -327,8 +333,8 @@ export class SimSession implements MediaSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#scriptCtl?.abort(SCRIPT_CLOSED);
-    for (const op of [...this.#ops]) op.cut(closedError());
-    this.#digitTakers.length = 0;
+    if (this.#ops) for (const op of [...this.#ops]) op.cut(closedError());
+    this.#digitTakers = undefined;
     this.#speechListeners?.clear();
     this.#scriptEndListeners?.clear();
     this.#deps.onClose(this);
@@ -344,8 +350,10 @@ export class SimSession implements MediaSession {
       this.#deps.logger,
       signal,
       (op) => {
-        this.#ops.add(op);
-        return () => this.#ops.delete(op);
+        this.#ops ??= new Set();
+        const ops = this.#ops;
+        ops.add(op);
+        return () => ops.delete(op);
       },
       body,
     );
@@ -391,11 +399,19 @@ export class SimSession implements MediaSession {
 
   /** Registers a digit consumer (newest first); returns its removal. */
   #takeDigits(take: (digit: string) => boolean): () => void {
+    this.#digitTakers ??= [];
     this.#digitTakers.unshift(take);
     return () => {
-      const i = this.#digitTakers.indexOf(take);
-      if (i >= 0) this.#digitTakers.splice(i, 1);
+      const i = this.#digitTakers?.indexOf(take) ?? -1;
+      if (i >= 0) this.#digitTakers?.splice(i, 1);
     };
+  }
+
+  /** Feeds digits typed before collection started to `take`, in order, until the operation settles. */
+  #drainBuffer(scope: OperationScope, take: (digit: string) => boolean): void {
+    const buffer = this.#buffer;
+    if (buffer === undefined) return;
+    while (!scope.settled && buffer.length > 0) take(buffer.shift()!);
   }
 
   async #writeRecording(
@@ -423,7 +439,7 @@ export class SimSession implements MediaSession {
       }
       return outcome;
     });
-    this.#deps.track(write);
+    this.#deps.track(write, this.uuid);
     return write;
   }
 
@@ -439,9 +455,11 @@ export class SimSession implements MediaSession {
   #farDigit(digit: string): void {
     this.#emit({ kind: 'dtmf', digit, durationMs: DTMF_STEP_MS });
     if (this.#closed) return;
-    for (const take of [...this.#digitTakers]) if (take(digit)) return;
-    this.#buffer.push(digit);
-    if (this.#buffer.length > MAX_BUFFERED_DIGITS) this.#buffer.shift();
+    if (this.#digitTakers) for (const take of [...this.#digitTakers]) if (take(digit)) return;
+    this.#buffer ??= [];
+    const buffer = this.#buffer;
+    buffer.push(digit);
+    if (buffer.length > MAX_BUFFERED_DIGITS) buffer.shift();
   }
 
   async #say(text: string, signal: AbortSignal): Promise<void> {
@@ -462,8 +480,10 @@ export class SimSession implements MediaSession {
     this.#emit({ kind: 'speech', text });
     if (u.discarded || this.#closed) return;
     if (this.#speechListeners) for (const l of [...this.#speechListeners]) if (l.end(u)) return;
-    this.#queuedSpeech.push(text);
-    if (this.#queuedSpeech.length > MAX_QUEUED_UTTERANCES) this.#queuedSpeech.shift();
+    this.#queuedSpeech ??= [];
+    const queued = this.#queuedSpeech;
+    queued.push(text);
+    if (queued.length > MAX_QUEUED_UTTERANCES) queued.shift();
   }
 
   async #runScript(steps: readonly CallerStep[]): Promise<void> {
