@@ -15,6 +15,7 @@ import {
   type DetectedData,
   type Direction,
   defaultTimeoutMs,
+  effectiveTimeoutMs,
   errorForResult,
   isCancellation,
   type Logger,
@@ -647,7 +648,8 @@ export class Call {
     const signal = linked?.signal ?? own ?? parent;
     try {
       if (signal?.aborted) throw this.#interruption(signal, method);
-      const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(method);
+      // A blocking API's default timeout follows what it waits for (a ChannelBridge lasts the whole bridge).
+      const timeoutMs = options.timeoutMs ?? effectiveTimeoutMs(method, wire);
       let raw: ResultObject;
       try {
         raw = await this.#host.request(

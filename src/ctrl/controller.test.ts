@@ -343,6 +343,27 @@ describe('Controller', () => {
       expect(ctrl.leaks().rpcPending).toBe(0);
     });
 
+    it('channelBridge waits for the whole bridge, not the 5 s default of quick commands', async () => {
+      const { call } = await inbound();
+      node.hold('XNode.ChannelBridge');
+      let settled = false;
+      const p = call.channelBridge('peer-1').then(
+        () => {
+          settled = true;
+        },
+        (e: unknown) => {
+          settled = true;
+          throw e;
+        },
+      );
+      const req = await node.next('XNode.ChannelBridge');
+      await clock.advance(600_000);
+      expect(settled).toBe(false);
+      req.respond({ code: 200, uuid: call.uuid });
+      await p;
+      expect(node.received('XNode.UnBridge')).toEqual([]);
+    });
+
     it('no responders: NoRespondersError', async () => {
       const { call } = await inbound();
       node.stop();
