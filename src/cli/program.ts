@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { registerCall } from './commands/call.js';
+import { registerCdr } from './commands/cdr.js';
 import { registerCtrl } from './commands/ctrl.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -62,6 +63,7 @@ export function buildProgram(io: CliIo, version = '0.1.0'): Program {
   registerCtrl(program, run, globals);
   registerCall(program, run, globals);
   registerEvents(program, run);
+  registerCdr(program, run, globals);
   for (const command of program.commands) {
     // Subcommands made with .command() copy settings at creation; these must hold for every one.
     command.exitOverride().configureOutput(program.configureOutput()).showSuggestionAfterError(true);
