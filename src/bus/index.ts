@@ -27,3 +27,12 @@ export {
   type NatsBusTlsOptions,
 } from './nats-bus.js';
 export { hasWildcard, isValidPattern, isValidSubject, matchSubject, matchTokens } from './subject-match.js';
+export {
+  ALL_TRAFFIC,
+  FaultBus,
+  type FaultBusOptions,
+  type FaultRule,
+  type FaultStats,
+  type FaultTraffic,
+  InvalidFaultRuleError,
+} from './fault-bus.js';
