@@ -1,16 +1,18 @@
 /**
  * The benchmark entry (`npm run bench` → `node dist/bench/run.js`): starts its own nats-server on
  * loopback, runs (1) the raw-NATS request/reply baseline, (2) the end-to-end IVR run with node and
- * controller in separate processes, (3) the heap-per-held-call measurement, and prints ONE JSON object
+ * controller in separate processes, (3) the heap-per-held-call measurement, (4) the CDR pipeline
+ * (`cdr`: ESL parse, route, extract; see bench/cdr-parse.ts), and prints ONE JSON object
  * on stdout. Progress goes to stderr. Each part is bounded in count and time and stops by itself; a
  * failing part is reported as `{error}` in the JSON and does not hide the others. Figures are never
  * asserted anywhere (see docs/benchmarks.md for targets and how to read them).
  *
  * Environment knobs (optional): BENCH_BASELINE_REQUESTS, BENCH_CONCURRENCY, BENCH_CALLS,
- * BENCH_CALL_CONCURRENCY, BENCH_HELD_CALLS.
+ * BENCH_CALL_CONCURRENCY, BENCH_HELD_CALLS, BENCH_CDR_EVENTS, BENCH_CDR_ROUNDS.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { runBaseline } from './baseline.js';
+import { runCdrParseBench } from './cdr-parse.js';
 import { runE2e } from './e2e.js';
 import { runHeap } from './heap.js';
 import { startBenchNats } from './nats.js';
@@ -75,6 +77,14 @@ async function main(): Promise<void> {
   }
   report.heapPerHeldCall = await part('heap per held call (MemoryBus, one process)', () =>
     runHeap(envInt('BENCH_HELD_CALLS', 10_000)),
+  );
+  report.cdr = await part('cdr (ESL parse, route, extract on one core)', () =>
+    Promise.resolve(
+      runCdrParseBench({
+        events: envInt('BENCH_CDR_EVENTS', 100_000),
+        rounds: envInt('BENCH_CDR_ROUNDS', 5),
+      }),
+    ),
   );
   report.finishedAt = new Date().toISOString();
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

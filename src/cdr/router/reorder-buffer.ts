@@ -34,10 +34,13 @@ export class ReorderBuffer {
   readonly #clock: Clock;
   readonly #windowMs: number;
   readonly #release: (item: Ordered) => void;
-  /** Sorted ascending by `compareOrdered`. */
+  /** Sorted ascending by `compareOrdered` from index `#head` on (items before it were released). */
   #items: Ordered[] = [];
+  #head = 0;
   #newestTs = Number.NEGATIVE_INFINITY;
   #timer: Timer | undefined;
+  /** Clock time of the last push: the quiet-stream flush is due `windowMs` after it. */
+  #lastPushAt = 0;
 
   constructor(options: ReorderBufferOptions) {
     this.#clock = options.clock;
@@ -46,20 +49,23 @@ export class ReorderBuffer {
   }
 
   get size(): number {
-    return this.#items.length;
+    return this.#items.length - this.#head;
   }
 
   push(item: Ordered): void {
     // Binary search for the insertion point (most events arrive in order: it lands at the end).
-    let lo = 0;
-    let hi = this.#items.length;
+    const items = this.#items;
+    let lo = this.#head;
+    let hi = items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareOrdered(this.#items[mid]!, item) <= 0) lo = mid + 1;
+      if (compareOrdered(items[mid]!, item) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    this.#items.splice(lo, 0, item);
+    if (lo === items.length) items.push(item);
+    else items.splice(lo, 0, item);
     if (item.ts > this.#newestTs) this.#newestTs = item.ts;
+    this.#lastPushAt = this.#clock.now();
     this.#drain(this.#newestTs - this.#windowMs * 1000);
     this.#arm();
   }
@@ -73,21 +79,46 @@ export class ReorderBuffer {
 
   /** Releases events with `ts <= upTo`. */
   #drain(upTo: number): void {
-    let n = 0;
-    while (n < this.#items.length && this.#items[n]!.ts <= upTo) n++;
-    if (n === 0) return;
-    const out = this.#items.splice(0, n);
-    for (const item of out) this.#release(item);
+    // Release one at a time from the head: a release may re-enter (a late push lands behind the
+    // head and is released in turn), and no array is copied per event.
+    while (this.#head < this.#items.length && this.#items[this.#head]!.ts <= upTo) {
+      const item = this.#items[this.#head]!;
+      this.#head++;
+      this.#release(item);
+    }
+    // Compact now and then so released items are not kept alive.
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
-  /** One timer for the whole buffer: when the stream goes quiet for a window, everything goes out. */
+  /**
+   * One timer for the whole buffer: when the stream goes quiet for a window, everything goes out.
+   * Armed once and pushed back lazily (when it fires early it re-arms for the remainder), so a busy
+   * stream does not cancel and re-create a timer per event.
+   */
   #arm(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    if (this.#items.length === 0) return;
-    this.#timer = this.#clock.setTimeout(() => {
+    if (this.size === 0) {
+      this.#timer?.cancel();
       this.#timer = undefined;
-      this.flush();
-    }, this.#windowMs);
+      return;
+    }
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), this.#windowMs);
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    const due = this.#lastPushAt + this.#windowMs;
+    const now = this.#clock.now();
+    if (now < due && this.size > 0) {
+      this.#timer = this.#clock.setTimeout(() => this.#fire(), due - now);
+      return;
+    }
+    this.flush();
   }
 }

@@ -135,4 +135,37 @@ describe('Router', () => {
     expect(ready).toHaveLength(0);
     expect(router.stats.unroutable).toBe(1);
   });
+
+  it('pushes the idle timeout back on every event without re-creating a timer per event', async () => {
+    const { clock, ready, router } = setup({ quietMs: 1_000, idleTimeoutMs: 10_000 });
+    router.ingest(ev(0, { 'Event-Name': 'CHANNEL_CREATE', 'Unique-ID': 'a' }));
+    router.flush();
+    for (let i = 1; i <= 5; i++) {
+      await clock.advance(6_000);
+      router.ingest(ev(i, { 'Event-Name': 'CHANNEL_CALLSTATE', 'Unique-ID': 'a' }));
+      router.flush();
+    }
+    // 30 s of clock time went by, but never 10 s without an event.
+    expect(ready).toHaveLength(0);
+    expect(clock.pending).toBe(1);
+    await clock.advance(9_999);
+    expect(ready).toHaveLength(0);
+    await clock.advance(1);
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.timedOut).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('moves the deadline earlier when the last leg ends (quiet period shorter than idle)', async () => {
+    const { clock, ready, router } = setup({ quietMs: 1_000, idleTimeoutMs: 10_000 });
+    router.ingest(ev(0, { 'Event-Name': 'CHANNEL_CREATE', 'Unique-ID': 'a' }));
+    router.ingest(ev(1, { 'Event-Name': 'CHANNEL_HANGUP_COMPLETE', 'Unique-ID': 'a' }));
+    router.flush();
+    await clock.advance(999);
+    expect(ready).toHaveLength(0);
+    await clock.advance(1);
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.timedOut).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
 });

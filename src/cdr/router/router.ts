@@ -42,6 +42,10 @@ interface Group {
   related: RelatedStory[];
   conferences: Set<string>;
   timer: Timer | undefined;
+  /** Clock time the armed timer fires at (meaningful while `timer` is set). */
+  timerAt: number;
+  /** Clock time the group is due for finalisation (the timer re-arms lazily up to it). */
+  deadline: number;
   done: boolean;
 }
 
@@ -275,6 +279,8 @@ export class Router {
       related: [],
       conferences: new Set(),
       timer: undefined,
+      timerAt: 0,
+      deadline: 0,
       done: false,
     };
     this.#groups.add(group);
@@ -376,17 +382,27 @@ export class Router {
     if (id !== undefined) ids.add(id);
   }
 
-  /** (Re)arms the group's timer: quiet period when every leg ended, idle timeout otherwise. */
+  /**
+   * Moves the group's deadline: quiet period when every leg ended, idle timeout otherwise. The timer
+   * is only re-created when the deadline moves earlier; a later deadline is honoured when the armed
+   * timer fires (it re-arms for the remainder), so a busy call does not re-create a timer per event.
+   */
   #schedule(group: Group): void {
+    const now = this.#clock.now();
+    group.deadline = now + (isComplete(group) ? this.#quietMs : this.#idleMs);
+    if (group.timer !== undefined && group.timerAt <= group.deadline) return;
+    this.#arm(group, now);
+  }
+
+  #arm(group: Group, now: number): void {
     group.timer?.cancel();
-    const complete = isComplete(group);
-    group.timer = this.#clock.setTimeout(
-      () => {
-        group.timer = undefined;
-        this.#finalize(group);
-      },
-      complete ? this.#quietMs : this.#idleMs,
-    );
+    group.timerAt = group.deadline;
+    group.timer = this.#clock.setTimeout(() => {
+      group.timer = undefined;
+      const at = this.#clock.now();
+      if (at < group.deadline) this.#arm(group, at);
+      else this.#finalize(group);
+    }, group.deadline - now);
   }
 
   #finalize(group: Group): void {
