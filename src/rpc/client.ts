@@ -2,6 +2,9 @@
  * The controller side of JSON-RPC over a Bus: sends XCC requests in three modes (sync request/reply,
  * async with the result on our own ctrl subject, notify), correlates final results by id (also after a
  * 100 Trying), and owns one Clock timer and one pending entry per call, released on every path.
+ * With the opt-in `reliability` option it is a seed-004 originator: transaction ids
+ * `<originator>:<epoch>:<serial>`, resends of the same bytes on incremental timers, provisional answers
+ * switching to the long timer (see docs/reliability.md).
  */
 import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../bus/errors.js';
 import type { Bus, BusMsg, Subscription } from '../bus/index.js';
@@ -10,8 +13,20 @@ import { Code, RpcErrorCode } from '../protocol/codes.js';
 import { type Decoded, decode, encode, type RpcResponse, request } from '../protocol/envelope.js';
 import { CancelledError, JsonRpcError, NoRespondersError, RpcTimeoutError } from '../protocol/errors.js';
 import { type Logger, silentLogger } from '../protocol/logger.js';
+import { PENDING_LIMIT_CODE, PendingLimitError } from './errors.js';
 import { createIdGenerator } from './id.js';
+import {
+  DEFAULT_PENDING_LIMIT,
+  newEpoch,
+  type OriginatorReliability,
+  transactionIds,
+  validateOriginatorReliability,
+} from './reliability.js';
+import { DEFAULT_LONG_REQUEST_TIMER, DEFAULT_REQUEST_TIMER, LegTimer } from './timers.js';
 import type { CallOptions, ResultObject, RetryPolicy, RpcClientOptions } from './types.js';
+
+/** Notification method of a provisional answer (§3.1): params `{id, status: 100|202}`. */
+export const PROGRESS_METHOD = 'rpc.progress';
 
 /** Default time a call waits for its final result. */
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
@@ -20,7 +35,12 @@ interface Pending {
   readonly method: string;
   resolve(result: ResultObject): void;
   reject(err: unknown): void;
+  /** A provisional answer (100, or an `rpc.progress`) arrived: reliable calls switch timers. */
+  progress?: () => void;
 }
+
+/** Reliability options with every default filled in. */
+type Reliability = Required<Omit<OriginatorReliability, 'epoch'>> & { epoch: string };
 
 /**
  * Sends XCC methods to nodes and waits for their results.
@@ -39,15 +59,38 @@ export class RpcClient {
   readonly #logger: Logger;
   readonly #nextId: () => string;
   readonly #pending = new Map<string, Pending>();
+  readonly #reliability: Reliability | undefined;
   #sub: Subscription | undefined;
   #closed = false;
 
+  /** @throws RpcConfigError when `options.reliability` is invalid. */
   constructor(bus: Bus, clock: Clock, options: RpcClientOptions) {
     this.#bus = bus;
     this.#clock = clock;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#nextId = options.ids ?? createIdGenerator();
+    const rel = options.reliability;
+    if (rel) {
+      validateOriginatorReliability(rel);
+      this.#reliability = {
+        originator: rel.originator,
+        epoch: rel.epoch ?? newEpoch(),
+        requestTimer: rel.requestTimer ?? DEFAULT_REQUEST_TIMER,
+        longRequestTimer: rel.longRequestTimer ?? DEFAULT_LONG_REQUEST_TIMER,
+        longRequestResend: rel.longRequestResend ?? true,
+        recvPendingLimit: rel.recvPendingLimit ?? DEFAULT_PENDING_LIMIT,
+      };
+      // Transaction ids replace `options.ids`: resends and the responder's cache key on them.
+      this.#nextId = transactionIds(this.#reliability.originator, this.#reliability.epoch);
+    } else {
+      this.#reliability = undefined;
+      this.#nextId = options.ids ?? createIdGenerator();
+    }
+  }
+
+  /** The epoch of our transaction ids (reliability on), else undefined. */
+  get epoch(): string | undefined {
+    return this.#reliability?.epoch;
   }
 
   /** Calls waiting for a final result. */
@@ -99,6 +142,7 @@ export class RpcClient {
 
     // Finals may arrive on our own subject (async mode, after a 100 Trying): be listening first.
     this.start();
+    if (this.#reliability) return this.#callReliable(this.#reliability, subject, method, full, signal);
     const id = this.#nextId();
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const uuid = typeof full.uuid === 'string' ? full.uuid : undefined;
@@ -168,6 +212,116 @@ export class RpcClient {
     });
   }
 
+  /**
+   * Seed-004 originator: publishes with an id (async mode, so every answer comes to our own subject and
+   * resends have a stable reply path), resends the same bytes on `requestTimer`, switches to
+   * `longRequestTimer` on a provisional answer, and fails with `RpcTimeoutError` (outcome unknown) on the
+   * final leg. `options.timeoutMs` does not apply: the timers decide.
+   */
+  #callReliable(
+    rel: Reliability,
+    subject: string,
+    method: string,
+    full: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<ResultObject> {
+    const id = this.#nextId();
+    // Encoded once: every resend is byte for byte the first send.
+    const data = encode(request(method, full, id));
+    const uuid = typeof full.uuid === 'string' ? full.uuid : undefined;
+    const started = this.#clock.now();
+    return new Promise<ResultObject>((resolve, reject) => {
+      let phase: 'short' | 'long' = 'short';
+      let provisional = 0;
+      const release = (): void => {
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        this.#pending.delete(id);
+      };
+      const entry: Pending = {
+        method,
+        resolve: (result) => {
+          release();
+          resolve(result);
+        },
+        reject: (err) => {
+          release();
+          reject(err);
+        },
+        progress: () => {
+          provisional += 1;
+          if (provisional > rel.recvPendingLimit) {
+            entry.reject(
+              new PendingLimitError(
+                `${method}: more than ${rel.recvPendingLimit} provisional answers; the outcome on the node is unknown`,
+                { method, ...(uuid === undefined ? {} : { uuid }) },
+              ),
+            );
+            return;
+          }
+          if (phase === 'short') {
+            // Megaco handle_recv_pending: the short timer stops, a fresh long timer starts.
+            phase = 'long';
+            timer.cancel();
+            timer = new LegTimer(this.#clock, rel.longRequestTimer, onLeg);
+            timer.start();
+            return;
+          }
+          // Long phase: restart using a retry; ignored on the final leg.
+          timer.restart();
+        },
+      };
+      const send = (first: boolean): void => {
+        try {
+          this.#bus.publish(subject, data);
+        } catch (err) {
+          // A failed resend is what resends are for (the link may come back); a closed bus is final.
+          if (first || err instanceof BusClosedError) entry.reject(mapBusError(err, method, subject));
+          else this.#logger.warn({ err, id, method }, 'rpc: resend failed; next leg will try again');
+        }
+      };
+      const onLeg = (final: boolean): void => {
+        if (this.#pending.get(id) !== entry) return;
+        if (final) {
+          entry.reject(
+            new RpcTimeoutError(method, this.#clock.now() - started, uuid === undefined ? {} : { uuid }),
+          );
+          return;
+        }
+        if (phase === 'short' || rel.longRequestResend) send(false);
+      };
+      const onAbort = (): void => entry.reject(cancelled(method, signal?.reason));
+      let timer = new LegTimer(this.#clock, rel.requestTimer, onLeg);
+      this.#pending.set(id, entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      timer.start();
+      send(true);
+    });
+  }
+
+  /**
+   * Cancels one call locally (Megaco `cancel`): it rejects with `CancelledError`; an answer arriving
+   * later goes to `onUnexpected`. Returns false if no call has this id.
+   */
+  cancel(id: string, reason = 'rpc call cancelled'): boolean {
+    const entry = this.#pending.get(id);
+    if (!entry) return false;
+    entry.reject(new CancelledError(reason, { method: entry.method }));
+    return true;
+  }
+
+  /** Cancels every pending call (see `cancel`); the client stays usable. Returns how many. */
+  cancelAll(reason = 'rpc call cancelled'): number {
+    const entries = [...this.#pending.values()];
+    for (const entry of entries) entry.reject(new CancelledError(reason, { method: entry.method }));
+    return entries.length;
+  }
+
+  /** Ids of the calls waiting for a final result (e.g. to `cancel` one). */
+  pendingIds(): string[] {
+    return [...this.#pending.keys()];
+  }
+
   /** Rejects every pending call with `CancelledError` and unsubscribes. Idempotent. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -201,11 +355,18 @@ export class RpcClient {
   #settle(entry: Pending, response: RpcResponse): void {
     if ('error' in response) {
       const { code, message, data } = response.error;
-      entry.reject(new JsonRpcError(code, message, data, { method: entry.method }));
+      entry.reject(
+        code === PENDING_LIMIT_CODE
+          ? new PendingLimitError(message, { method: entry.method })
+          : new JsonRpcError(code, message, data, { method: entry.method }),
+      );
       return;
     }
     const result = response.result;
-    if (result.code === Code.Trying) return;
+    if (result.code === Code.Trying) {
+      entry.progress?.();
+      return;
+    }
     if (typeof result.code !== 'number') {
       entry.reject(
         new JsonRpcError(
@@ -244,14 +405,19 @@ export class RpcClient {
           this.#settle(entry, response);
           return;
         }
-        // A provisional answer for a call that is gone carries nothing to act on.
-        if ('result' in response && response.result.code === Code.Trying) return;
+        // A provisional answer for a call that is gone carries nothing to act on (first layer); the
+        // transaction layer reports it (§3.5 case 10).
+        if (!this.#reliability && 'result' in response && response.result.code === Code.Trying) return;
         this.#unexpected(response);
         return;
       }
       case 'request':
       case 'notification': {
         const { method, params = {}, id } = decoded.message;
+        if (this.#reliability && method === PROGRESS_METHOD && id === undefined) {
+          this.#onProgress(params);
+          return;
+        }
         const onMessage = this.#options.onMessage;
         if (!onMessage) {
           this.#logger.debug({ method, subject: msg.subject }, 'rpc: message on own subject ignored');
@@ -276,6 +442,22 @@ export class RpcClient {
         );
         return;
     }
+  }
+
+  /** `rpc.progress {id, status}`: a provisional answer as a notification (§3.1). */
+  #onProgress(params: Record<string, unknown>): void {
+    const id = params.id;
+    if (typeof id !== 'string') {
+      this.#logger.warn({ params }, 'rpc: rpc.progress without a string id ignored');
+      return;
+    }
+    const entry = this.#pending.get(id);
+    if (entry) {
+      entry.progress?.();
+      return;
+    }
+    const status = typeof params.status === 'number' ? params.status : Code.Trying;
+    this.#unexpected({ jsonrpc: '2.0', id, result: { code: status, message: PROGRESS_METHOD } });
   }
 
   #unexpected(response: RpcResponse): void {

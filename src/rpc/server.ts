@@ -3,6 +3,8 @@
  * validates params, runs handlers concurrently (no head-of-line blocking), and routes each answer to
  * the reply inbox or, for async calls, to the calling controller's subject. Also owns the
  * `expect_100_trying` protocol (seed 002): 100 at once, the final response later on the ctrl subject.
+ * With the opt-in `reliability` option it is a seed-004 responder: a reply cache keyed by request id
+ * answers duplicates (100 while working, the cached bytes after) instead of running them again.
  */
 import type { Bus, BusMsg, Subscription } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
@@ -20,6 +22,14 @@ import {
   resultResponse,
 } from '../protocol/envelope.js';
 import { type Logger, silentLogger } from '../protocol/logger.js';
+import { PENDING_LIMIT_CODE } from './errors.js';
+import {
+  DEFAULT_PENDING_LIMIT,
+  DEFAULT_REPLY_CACHE_TTL_MS,
+  type ResponderReliability,
+  validateResponderReliability,
+} from './reliability.js';
+import { type ReplyEntry, ReplyCache } from './reply-cache.js';
 import type { MethodHandler, ResultObject, RpcContext, RpcServerOptions } from './types.js';
 
 /** What processing one envelope item produced to answer right away (undefined: nothing). */
@@ -47,19 +57,40 @@ export class RpcServer {
   readonly #trying: (method: string, params: Record<string, unknown>) => boolean;
   readonly #subs: Subscription[] = [];
   readonly #inflight = new Set<Promise<void>>();
+  readonly #reliability: ResponderReliability | undefined;
+  readonly #cache: ReplyCache | undefined;
   #abort = new AbortController();
   #started = false;
 
   /**
-   * @param clock kept for the seed-004 layer (duplicate-detection windows); the first layer sets no timers.
+   * @param clock runs the reply cache TTLs (reliability on); the first layer sets no timers.
+   * @throws RpcConfigError when `options.reliability` is invalid (e.g. a TTL shorter than the
+   *   originator's resend window).
    */
-  constructor(bus: Bus, _clock: Clock, options: RpcServerOptions) {
+  constructor(bus: Bus, clock: Clock, options: RpcServerOptions) {
     this.#bus = bus;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const trying = options.trying ?? new Set<string>();
     this.#trying = typeof trying === 'function' ? trying : (method) => trying.has(method);
+    this.#reliability = options.reliability;
+    if (options.reliability) {
+      validateResponderReliability(options.reliability);
+      this.#cache = new ReplyCache(clock, options.reliability.replyCacheTtlMs ?? DEFAULT_REPLY_CACHE_TTL_MS);
+    } else {
+      this.#cache = undefined;
+    }
+  }
+
+  /** Transactions held by the reply cache (0 without reliability). */
+  get cachedReplies(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** The reply cache entry of a transaction id (reliability on), for inspection. */
+  replyEntry(id: string): ReplyEntry | undefined {
+    return this.#cache?.get(id);
   }
 
   /** Requests being handled right now (including finals still owed after a 100 Trying). */
@@ -86,6 +117,7 @@ export class RpcServer {
       this.#abort.abort(new Error('rpc server stopped'));
     }
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    this.#cache?.clear();
   }
 
   #track(work: Promise<void>): void {
@@ -127,13 +159,17 @@ export class RpcServer {
         this.#invalid(msg, decoded.id, decoded.error);
         return;
       case 'request':
+        if (this.#cache) {
+          await this.#reliable(this.#cache, decoded.message, msg);
+          return;
+        }
+        break;
       case 'notification':
-      case 'response': {
-        const answer = await this.#item(decoded, msg);
-        if (answer !== undefined) this.#route(msg, decoded, answer);
-        return;
-      }
+      case 'response':
+        break;
     }
+    const answer = await this.#item(decoded, msg);
+    if (answer !== undefined) this.#route(msg, decoded, answer);
   }
 
   /** Handles one envelope item; returns what to answer at once (the caller routes it). */
@@ -158,7 +194,99 @@ export class RpcServer {
     }
   }
 
-  async #call(req: RpcRequest, msg: BusMsg): Promise<Immediate> {
+  /**
+   * A request under the reply cache: a new id runs (its final answer is cached as bytes and sent); a
+   * duplicate is answered from the cache by `#duplicate`.
+   */
+  async #reliable(cache: ReplyCache, req: RpcRequest & { id: string }, msg: BusMsg): Promise<void> {
+    const { id, method } = req;
+    const existing = cache.get(id);
+    if (existing) {
+      this.#duplicate(cache, existing, req, msg);
+      return;
+    }
+    cache.begin(id, method);
+    const ctrlUuid = ctrlUuidOf(req.params);
+    const finish = (response: RpcResponse, send: (bytes: Uint8Array) => void): void => {
+      const bytes = encode(response);
+      if (!cache.complete(id, bytes)) {
+        this.#logger.warn({ id, method }, 'rpc: answer of an aborted request dropped');
+        return;
+      }
+      send(bytes);
+    };
+    const answer = await this.#call(req, msg, (final) =>
+      finish(final, (bytes) => this.#publishToCtrl(ctrlUuid, id, bytes)),
+    );
+    if (answer === undefined) {
+      cache.delete(id);
+      return;
+    }
+    if ('result' in answer && answer.result.code === Code.Trying) {
+      // expect_100_trying: the 100 is provisional and not cached; the final comes through `finish`.
+      this.#sendBytes(msg, ctrlUuid, id, encode(answer));
+      return;
+    }
+    finish(answer, (bytes) => this.#sendBytes(msg, ctrlUuid, id, bytes));
+  }
+
+  /** A duplicate (a resend with the same id): Megaco `prepare_request` on an existing reply record. */
+  #duplicate(cache: ReplyCache, entry: ReplyEntry, req: RpcRequest & { id: string }, msg: BusMsg): void {
+    const { id, method } = entry;
+    const ctrlUuid = ctrlUuidOf(req.params);
+    switch (entry.state) {
+      case 'done':
+        // Byte for byte the first answer; the TTL is not restarted.
+        this.#logger.debug({ id, method }, 'rpc: duplicate answered from the reply cache');
+        this.#sendBytes(msg, ctrlUuid, id, entry.bytes);
+        return;
+      case 'aborted':
+        this.#logger.debug({ id, method }, 'rpc: duplicate of an aborted request dropped');
+        return;
+      case 'eval': {
+        entry.pendingSent += 1;
+        const limit = this.#reliability?.sentPendingLimit ?? DEFAULT_PENDING_LIMIT;
+        if (entry.pendingSent > limit) {
+          cache.abort(id);
+          this.#logger.warn({ id, method, limit }, 'rpc: pending limit passed; request aborted');
+          const error = errorResponse(id, {
+            code: PENDING_LIMIT_CODE,
+            message: `PENDING_LIMIT: more than ${limit} duplicates while the request was worked on`,
+          });
+          this.#sendBytes(msg, ctrlUuid, id, encode(error));
+          try {
+            this.#reliability?.onAbort?.({ id, method });
+          } catch (err) {
+            this.#logger.error({ err, id, method }, 'rpc: onAbort threw');
+          }
+          return;
+        }
+        const trying = this.#result(Code.Trying, 'Trying');
+        if (typeof req.params?.uuid === 'string') trying.uuid = req.params.uuid;
+        this.#sendBytes(msg, ctrlUuid, id, encode(resultResponse(id, trying)));
+        return;
+      }
+    }
+  }
+
+  /** Sends encoded answer bytes: to the reply inbox if the request had one, else to the ctrl subject. */
+  #sendBytes(msg: BusMsg, ctrlUuid: string | undefined, id: string, bytes: Uint8Array): void {
+    if (msg.reply === undefined) {
+      this.#publishToCtrl(ctrlUuid, id, bytes);
+      return;
+    }
+    try {
+      msg.respond(bytes);
+    } catch (err) {
+      this.#logger.warn({ err, reply: msg.reply }, 'rpc: could not send the answer');
+    }
+  }
+
+  /**
+   * @param onFinal where the final answer of an `expect_100_trying` request goes (default: the ctrl
+   *   subject); the reliable path uses it to cache that answer.
+   */
+  async #call(req: RpcRequest, msg: BusMsg, onFinal?: (response: RpcResponse) => void): Promise<Immediate> {
     const { id, method } = req;
     const rawParams = req.params ?? {};
     const handler: MethodHandler | undefined = Object.hasOwn(this.#options.handlers, method)
@@ -207,9 +335,11 @@ export class RpcServer {
       }
       // Provisional answer now; the final response goes to the controller's subject when the handler ends.
       this.#track(
-        this.#run(handler, params, ctx).then((result) =>
-          this.#sendToCtrl(ctrlUuid, resultResponse(id, result)),
-        ),
+        this.#run(handler, params, ctx).then((result) => {
+          const final = resultResponse(id, result);
+          if (onFinal) onFinal(final);
+          else this.#sendToCtrl(ctrlUuid, final);
+        }),
       );
       const trying = this.#result(Code.Trying, 'Trying');
       if (typeof params.uuid === 'string') trying.uuid = params.uuid;
@@ -279,21 +409,25 @@ export class RpcServer {
   }
 
   #sendToCtrl(ctrlUuid: string | undefined, response: RpcResponse): void {
+    this.#publishToCtrl(ctrlUuid, response.id, encode(response));
+  }
+
+  #publishToCtrl(ctrlUuid: string | undefined, id: string | null, bytes: Uint8Array): void {
     if (ctrlUuid === undefined) {
-      this.#logger.warn({ id: response.id }, 'rpc: no reply inbox and no ctrl_uuid; answer dropped');
+      this.#logger.warn({ id }, 'rpc: no reply inbox and no ctrl_uuid; answer dropped');
       return;
     }
     let subject: string;
     try {
       subject = this.#options.ctrlSubject(ctrlUuid);
     } catch (err) {
-      this.#logger.warn({ err, ctrlUuid, id: response.id }, 'rpc: bad ctrl_uuid; answer dropped');
+      this.#logger.warn({ err, ctrlUuid, id }, 'rpc: bad ctrl_uuid; answer dropped');
       return;
     }
     try {
-      this.#bus.publish(subject, encode(response));
+      this.#bus.publish(subject, bytes);
     } catch (err) {
-      this.#logger.warn({ err, subject, id: response.id }, 'rpc: could not send the answer');
+      this.#logger.warn({ err, subject, id }, 'rpc: could not send the answer');
     }
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { RpcResponse } from '../protocol/envelope.js';
 import type { Logger } from '../protocol/logger.js';
+import type { OriginatorReliability, ResponderReliability } from './reliability.js';
 
 /** What a method handler on the server (node) side returns: the XCC `result` object. */
 export type ResultObject = Record<string, unknown> & { code: number; message: string };
@@ -50,6 +51,11 @@ export interface RpcServerOptions {
   maxMessageBytes?: number;
   /** Added as `node_uuid` to the results the server makes itself (100 Trying, 400, 500). Default: none. */
   nodeUuid?: string;
+  /**
+   * Opt-in seed-004 responder: a reply cache keyed by request id (duplicates during work get a 100,
+   * after the answer the cached bytes). Default: off (every request runs). Validated at construction.
+   */
+  reliability?: ResponderReliability;
   logger?: Logger;
 }
 
@@ -92,7 +98,12 @@ export interface RpcClientOptions {
   onUnexpected?: (response: RpcResponse) => void;
   /** Timeout of a call without `timeoutMs` (default 5000 ms). */
   defaultTimeoutMs?: number;
-  /** Id source (default `createIdGenerator()`). */
+  /** Id source (default `createIdGenerator()`; replaced by transaction ids when `reliability` is set). */
   ids?: () => string;
+  /**
+   * Opt-in seed-004 originator: every call (sync or async) is sent in async mode with a transaction id
+   * and resent on timers until a final answer; `timeoutMs` is then ignored. Default: off.
+   */
+  reliability?: OriginatorReliability;
   logger?: Logger;
 }
