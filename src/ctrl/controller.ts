@@ -34,6 +34,12 @@ import type { ResultObject } from '../rpc/types.js';
 import { cancellationOf } from './abort.js';
 import { AsyncQueue } from './async-queue.js';
 import { Call, type CallHost, kCall } from './call.js';
+import {
+  type ControllerLivenessOptions,
+  CtrlHeartbeat,
+  isOrphanEvent,
+  livenessSettings,
+} from './ctrl-heartbeat.js';
 import { toCallParams } from './destination.js';
 import { ControllerStateError } from './errors.js';
 import { NodeRegistry } from './node-registry.js';
@@ -67,6 +73,13 @@ export interface ControllerOptions {
    * after a normal return or a cancellation, `NORMAL_TEMPORARY_FAILURE` after a thrown error.
    */
   hangupAfterFlow?: boolean;
+  /**
+   * Controller liveness (docs/protocol.md "Controller liveness"): heartbeat on the status subject,
+   * `Event.CtrlUnregister` on close, and adoption of calls nodes re-announce as orphaned. `true` =
+   * defaults (heartbeat 5 s, adopt orphans). Default false (off). With liveness on, `close()` hands the
+   * calls over instead of hanging them up: nodes re-announce them to the queue group at once.
+   */
+  liveness?: boolean | ControllerLivenessOptions;
 }
 
 export interface DialOptions {
@@ -159,6 +172,8 @@ export class Controller {
   readonly #takeover: boolean;
   readonly #hangupAfterFlow: boolean;
   readonly #host: CallHost;
+  readonly #liveness: Required<ControllerLivenessOptions> | undefined;
+  #heartbeat: CtrlHeartbeat | undefined;
 
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
@@ -189,6 +204,7 @@ export class Controller {
     this.#autoAccept = options.autoAccept ?? true;
     this.#takeover = options.takeover ?? false;
     this.#hangupAfterFlow = options.hangupAfterFlow ?? true;
+    this.#liveness = livenessSettings(options.liveness);
     this.nodes = new NodeRegistry((err) => this.#logger.error({ err }, 'node change listener threw'));
     this.#host = {
       clock: this.#clock,
@@ -226,9 +242,24 @@ export class Controller {
     });
     this.#statusSub = this.#bus.subscribe(s.status, { callback: (msg) => this.#onStatusMessage(msg.data) });
     this.#sweep = this.#clock.setInterval(() => this.#sweepNow(), this.#sweepMs);
-    this.#offReconnect = this.#bus.onReconnect(() => this.#announce());
+    this.#offReconnect = this.#bus.onReconnect(() => {
+      this.#announce();
+      this.#heartbeat?.beat();
+    });
+    if (this.#liveness) {
+      this.#heartbeat = new CtrlHeartbeat({
+        bus: this.#bus,
+        clock: this.#clock,
+        subject: s.status,
+        ctrlUuid: this.ctrlUuid,
+        heartbeatMs: this.#liveness.heartbeatMs,
+        calls: () => this.#calls.size,
+        logger: this.#logger,
+      });
+    }
     await this.#bus.flush();
     this.#announce();
+    this.#heartbeat?.start();
   }
 
   /**
@@ -439,14 +470,17 @@ export class Controller {
       return;
     }
     const ev = v.params as ChannelEvent;
+    const orphan = this.#liveness?.adoptOrphans === true && isOrphanEvent(ev);
     const call = this.#calls.get(ev.uuid);
     if (call) {
       call[kCall].event(ev);
       this.#hangupIfDoomed(call);
+      // The node thought we were gone (a late heartbeat): take the call back before it is hung up.
+      if (orphan && this.#state === 'running') this.#track(this.#reclaim(call));
       return;
     }
-    if (ev.state === 'START') {
-      this.#offer(ev);
+    if (ev.state === 'START' || orphan) {
+      this.#offer(ev, orphan);
       return;
     }
     this.#logger.debug({ uuid: ev.uuid, state: ev.state }, 'event for an unknown channel dropped');
@@ -467,7 +501,8 @@ export class Controller {
     call[kCall].notify({ method, params: v.params });
   }
 
-  #offer(ev: ChannelEvent): void {
+  /** `resumed`: an orphaned call re-announced by its node, taken over with `takeover: true`. */
+  #offer(ev: ChannelEvent, resumed = false): void {
     if (this.#state !== 'running') {
       this.#logger.debug({ uuid: ev.uuid }, 'new call while not running: left to the node');
       return;
@@ -488,13 +523,22 @@ export class Controller {
     const call = new Call(this.#host, init);
     this.#calls.set(call.uuid, call);
     this.#stats.offered++;
-    this.#track(this.#adopt(call));
+    this.#track(this.#adopt(call, resumed));
   }
 
-  async #adopt(call: Call): Promise<void> {
-    if (this.#autoAccept) {
+  async #reclaim(call: Call): Promise<void> {
+    try {
+      await call.accept({ takeover: true });
+    } catch (err) {
+      this.#logger.debug({ uuid: call.uuid, err }, 'could not take an orphaned call back');
+    }
+  }
+
+  async #adopt(call: Call, resumed: boolean): Promise<void> {
+    // An orphan must be accepted whatever autoAccept says: the node hangs it up otherwise.
+    if (this.#autoAccept || resumed) {
       try {
-        await call.accept({ takeover: this.#takeover });
+        await call.accept({ takeover: this.#takeover || resumed });
       } catch (err) {
         if (err instanceof ConflictError) {
           this.#stats.lostRace++;
@@ -735,6 +779,9 @@ export class Controller {
     this.#state = 'closing';
     this.#queueSub?.unsubscribe();
     this.#offReconnect?.();
+    // why: before the flows are cancelled, so nodes orphan our calls first and the hangups that the
+    // cancelled flows send are refused: the calls go to a peer instead of ending.
+    await this.#heartbeat?.unregister();
     for (const consumer of this.#consumers) if (consumer.kind === 'iterator') consumer.queue.end();
     this.#consumers = [];
     for (const call of this.#calls.values()) {

@@ -54,3 +54,8 @@ export {
   RpcTimeoutError,
   XccError,
 } from '../protocol/errors.js';
+export {
+  type ControllerLivenessOptions,
+  DEFAULT_CTRL_HEARTBEAT_MS,
+  isResumed,
+} from './ctrl-heartbeat.js';

@@ -25,3 +25,4 @@ export type {
 } from './media.js';
 export { DEFAULT_RING_TIMEOUT_MS, numberOf } from './originate.js';
 export { type ChannelSnapshot, type NodeLeaks, XNode, type XNodeOptions } from './node.js';
+export type { CtrlLivenessOptions, CtrlLivenessStats } from './ctrl-liveness.js';

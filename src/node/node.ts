@@ -15,6 +15,7 @@ import { QueueGroup, type SubjectOptions, type Subjects, subjects } from '../pro
 import { RpcServer } from '../rpc/server.js';
 import type { MethodHandler } from '../rpc/types.js';
 import { bridgeHandlers } from './bridge.js';
+import { CtrlLiveness, type CtrlLivenessOptions, type CtrlLivenessStats } from './ctrl-liveness.js';
 import { callControlHandlers } from './call-control.js';
 import { conferenceHandlers } from './conference.js';
 import type { HandlerMap, NodeHooks, NodeStats } from './handlers.js';
@@ -57,6 +58,12 @@ export interface XNodeOptions {
   /** Channel uuids (tests pass a deterministic generator). Default: random UUIDs. */
   newUuid?: () => string;
   logger?: Logger;
+  /**
+   * Controller liveness (docs/protocol.md "Controller liveness"): track `Event.CtrlHeartbeat` of the
+   * controllers that own channels here and re-announce the channels of one that unregistered or went
+   * silent. `true` = defaults (owner timeout 15 s, adopt within 10 s). Default false (off).
+   */
+  ctrlLiveness?: boolean | CtrlLivenessOptions;
 }
 
 /** What tests compare before and after a run to prove nothing leaked. */
@@ -114,6 +121,7 @@ export class XNode implements NodeHooks {
   #stopping: Promise<void> | undefined;
   #shutdown: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  readonly #liveness: CtrlLiveness | undefined;
 
   constructor(options: XNodeOptions) {
     this.#options = options;
@@ -137,6 +145,10 @@ export class XNode implements NodeHooks {
       channelParams: options.channelParams ?? [],
       newUuid: options.newUuid ?? (() => crypto.randomUUID()),
     });
+    const liveness = options.ctrlLiveness;
+    if (liveness !== undefined && liveness !== false) {
+      this.#liveness = new CtrlLiveness(this.#rt, liveness === true ? {} : liveness);
+    }
     this.#rt.onChannelGone = () => {
       if (this.#rt.channels.size === 0) this.#drained?.();
     };
@@ -169,6 +181,7 @@ export class XNode implements NodeHooks {
     });
     this.#server.start();
     this.#options.media.start({ inbound: (offer) => this.inject(offer) });
+    this.#liveness?.start();
     this.#status('Event.NodeRegister');
     this.#heartbeat = this.#options.clock.setInterval(
       () => this.#status('Event.NodeUpdate'),
@@ -196,6 +209,8 @@ export class XNode implements NodeHooks {
     this.#shuttingDown = true;
     this.#heartbeat?.cancel();
     this.#heartbeat = undefined;
+    // Before the hangups: a node going away orphans nothing.
+    this.#liveness?.stop();
     for (const ch of [...this.#rt.channels.values()]) this.#rt.hangup(ch, Cause.SystemShutdown);
     await this.#rt.settle();
     await this.#server?.stop();
@@ -298,6 +313,11 @@ export class XNode implements NodeHooks {
       uptimeMs: this.#state === 'new' ? 0 : this.#options.clock.now() - this.#startedAt,
       shuttingDown: this.#shuttingDown,
     };
+  }
+
+  /** Controller liveness counters; undefined when `ctrlLiveness` is off. */
+  ctrlLivenessStats(): CtrlLivenessStats | undefined {
+    return this.#liveness?.stats();
   }
 
   leaks(): NodeLeaks {

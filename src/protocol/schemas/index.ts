@@ -3,6 +3,7 @@
  * `events` registries, and validation helpers. Types come from the schemas: `z.input` for senders,
  * `z.output` for receivers. docs/protocol.md describes the same contract in prose.
  */
+export * from './ctrl-status.js';
 export * from './events.js';
 export * from './methods.js';
 export * from './native-jsapi.js';
