@@ -62,7 +62,7 @@ import type {
 import { CleanupStack, type CleanupStep } from './cleanup-stack.js';
 import { type CancelReason, FlowCancelledError } from './errors.js';
 import { toCallParams } from './destination.js';
-import type { Clock } from '../clock/index.js';
+import type { Clock, Timer } from '../clock/index.js';
 
 /** What a Call needs from its controller (internal seam; the controller implements it). */
 export interface CallHost {
@@ -859,6 +859,7 @@ export class Call {
       if (options.hangupAfterFlow && !this.#ended) {
         try {
           await this.hangup({ cause: crashed ? 'NORMAL_TEMPORARY_FAILURE' : 'NORMAL_CLEARING' });
+          if (!this.#ended) await this.#confirmGone();
         } catch (err) {
           this.#host.logger.warn({ uuid: this.uuid, err }, 'hangup after the flow failed');
         }
@@ -869,6 +870,36 @@ export class Call {
       // run() never rejects by design (the controller returns its promise as is): anything caught here
       // is a bug worth a loud log line.
       this.#host.logger.error({ uuid: this.uuid, err }, 'call flow runner failed');
+    }
+  }
+
+  /**
+   * The node took the hangup but its DESTROY has not come (lost on the way): wait a grace period for it,
+   * then ask the node once. A 404 means the channel is gone, so the record is released now instead of at
+   * the max-lifetime sweep hours later; any other answer leaves the call to that sweep.
+   */
+  async #confirmGone(): Promise<void> {
+    let timer: Timer | undefined;
+    await Promise.race([
+      this.ended.then(noop, noop),
+      new Promise<void>((resolve) => {
+        timer = this.#host.clock.setTimeout(resolve, DESTROY_GRACE_MS);
+      }),
+    ]);
+    timer?.cancel();
+    if (this.#ended) return;
+    try {
+      await this.#command('XNode.GetState', {}, {});
+    } catch (err) {
+      if (err instanceof XccError && err.code === 404 && !this.#ended) {
+        this.#host.logger.debug(
+          { uuid: this.uuid },
+          'DESTROY never came; the node no longer has the channel',
+        );
+        this.#end('destroyed', undefined);
+        return;
+      }
+      throw err;
     }
   }
 
@@ -971,3 +1002,8 @@ function num(value: string | undefined): number | undefined {
 function stateBit(state: ChannelState): number {
   return 1 << CHANNEL_STATES.indexOf(state);
 }
+
+/** How long after an answered Hangup the DESTROY may take before the controller asks the node. */
+const DESTROY_GRACE_MS = 5_000;
+
+function noop(): void {}

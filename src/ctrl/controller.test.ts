@@ -364,6 +364,24 @@ describe('Controller', () => {
       expect(node.received('XNode.UnBridge')).toEqual([]);
     });
 
+    it("a DESTROY lost after the flow's hangup: the node is asked after 5 s and a 404 releases the call", async () => {
+      node.handle('XNode.Hangup', (req) => ({ code: 200, uuid: req.params.uuid }));
+      node.handle('XNode.GetState', (req) => ({
+        code: 404,
+        message: 'cannot locate session by uuid',
+        uuid: req.params.uuid,
+      }));
+      const { call, flow } = await inbound(async () => {});
+      await flow;
+      await clock.tick();
+      expect(node.received('XNode.Hangup')).toHaveLength(1);
+      expect(ctrl.leaks().calls).toBe(1);
+      await clock.advance(5_000);
+      expect(node.received('XNode.GetState').map((r) => r.params.uuid)).toEqual([call.uuid]);
+      expect(ctrl.leaks()).toMatchObject({ calls: 0, flows: 0, rpcPending: 0 });
+      expect(ctrl.stats().reaped).toBe(0);
+    });
+
     it('no responders: NoRespondersError', async () => {
       const { call } = await inbound();
       node.stop();
