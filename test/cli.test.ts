@@ -205,4 +205,54 @@ describe('xcc against a real nats-server', () => {
       expect(e.code).toBe(0);
     }
   });
+
+  it('a controller process killed (SIGKILL) mid-call: with --liveness a peer controller takes its call over', async () => {
+    const flow = join(dir, 'hold.mjs');
+    await writeFile(
+      flow,
+      [
+        'export default async function hold(call) {',
+        "  const resumed = call.variables.xcc_orphaned === 'true';",
+        "  process.stdout.write(`flow ${call.uuid} ${resumed ? 'resumed' : 'new'}\\n`);",
+        '  if (!resumed) await call.answer();',
+        "  await call.play('silence_stream://60000');",
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const script = join(dir, 'long-caller.yaml');
+    await writeFile(script, '- wait: 60000\n- hangup: {}\n');
+    // The node is up before the controller starts, so it hears the controller's first heartbeat: a node
+    // only re-announces calls of controllers it has heard (those without liveness are never orphaned).
+    const node = new Xcc([
+      'node',
+      '--nats',
+      server.url,
+      '--node-uuid',
+      'live-node',
+      '--ctrl-liveness',
+      '--grace',
+      '1',
+    ]);
+    await node.waitFor(/xcc node live-node up/);
+    const first = new Xcc(['ctrl', '--nats', server.url, flow, '--liveness', '--ctrl-uuid', 'ctrl-a']);
+    let peer: Xcc | undefined;
+    let caller: Xcc | undefined;
+    try {
+      await first.waitFor(/xcc ctrl ctrl-a running/);
+      caller = new Xcc(['call', '--nats', server.url, '--from', '1000', '--to', '800', '--script', script]);
+      await first.waitFor(/flow \S+ new/);
+      const uuid = /flow (\S+) new/.exec(first.stdout)?.[1];
+      peer = new Xcc(['ctrl', '--nats', server.url, flow, '--liveness', '--ctrl-uuid', 'ctrl-b']);
+      await peer.waitFor(/xcc ctrl ctrl-b running/);
+      first.child.kill('SIGKILL');
+      // The node notices the silence (15 s without a heartbeat) and re-announces the call.
+      await peer.waitFor(new RegExp(`flow ${uuid} resumed`), 30_000);
+    } finally {
+      caller?.child.kill('SIGKILL');
+      first.child.kill('SIGKILL');
+      const [n] = await Promise.all([node.interrupt(), peer?.interrupt(), first.exited]);
+      expect(n.code).toBe(0);
+    }
+  }, 60_000);
 });

@@ -26,6 +26,8 @@ export interface CtrlOptions extends NatsFlags {
   ctrlUuid?: string;
   /** `--set key=value` pairs handed to the flow as `ctx.options`. */
   set?: Record<string, string>;
+  /** Heartbeat on the status subject and take over calls orphaned by other controllers. */
+  liveness?: boolean;
 }
 
 export function registerCtrl(program: Command, run: RunAction, globals: () => GlobalFlags): void {
@@ -41,7 +43,11 @@ export function registerCtrl(program: Command, run: RunAction, globals: () => Gl
         'path of the flow module (.js, or .ts when tsx is installed), or of an app file ending in .json',
       )
       .option('--ctrl-uuid <id>', 'controller uuid (default: random)', subjectToken)
-      .option('--set <key=value>', 'option for the flow, repeatable (ctx.options)', keyValue),
+      .option('--set <key=value>', 'option for the flow, repeatable (ctx.options)', keyValue)
+      .option(
+        '--liveness',
+        'heartbeat, and take over calls of controllers that die (nodes need --ctrl-liveness)',
+      ),
   ).action(async (flowModule: string, opts: CtrlOptions) => {
     await run((io) => runCtrl(flowModule, opts, io, globals()));
   });
@@ -62,6 +68,7 @@ export async function runCtrl(
     clock: new RealClock(),
     ...(opts.ctrlUuid === undefined ? {} : { ctrlUuid: opts.ctrlUuid }),
     subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
+    liveness: opts.liveness === true,
     logger,
   });
   const ctx: FlowContext = { controller, logger, options: { ...opts.set } };

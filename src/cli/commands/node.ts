@@ -31,6 +31,8 @@ export interface NodeOptions extends NatsFlags {
   mediaDir?: string;
   /** Seconds existing calls may take to finish after the first SIGINT/SIGTERM. */
   grace: number;
+  /** Re-announce the calls of controllers that stop heartbeating (docs/protocol.md, "Controller liveness"). */
+  ctrlLiveness?: boolean;
 }
 
 export function registerNode(program: Command, run: RunAction, globals: () => GlobalFlags): void {
@@ -44,6 +46,10 @@ export function registerNode(program: Command, run: RunAction, globals: () => Gl
       .option('--trickle-ms <ms>', 'also inject a demo caller every MS ms', positiveInt)
       .option('--record-dir <dir>', 'where Record writes files (default: <tmp>/xcc-recordings)')
       .option('--media-dir <dir>', 'where relative FILE media are looked up (default: current directory)')
+      .option(
+        '--ctrl-liveness',
+        're-announce calls of controllers that stop heartbeating, for a peer to take over',
+      )
       .option(
         '--grace <seconds>',
         'graceful shutdown: how long calls may take to finish',
@@ -85,6 +91,7 @@ export async function runNode(opts: NodeOptions, io: CliIo, globals: GlobalFlags
     nodeUuid,
     ...(opts.name === undefined ? {} : { name: opts.name }),
     subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
+    ctrlLiveness: opts.ctrlLiveness === true,
     logger,
   });
   try {
