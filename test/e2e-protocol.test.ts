@@ -10,6 +10,7 @@ import {
   encodeJson,
   MEMORY_ONLY,
   makeWorld,
+  openWireWorld,
   paramsOf,
   rawRequest,
   resultOf,
@@ -21,23 +22,15 @@ import {
 
 const CTRL = 'proto-ctrl';
 let world: World | undefined;
-let taps: Tap[] = [];
 
 afterEach(async () => {
-  for (const t of taps) t.close();
-  taps = [];
   await world?.close();
   world = undefined;
 });
 
 async function wireWorld(transport: Transport, options: WorldOptions = {}) {
-  const w = await makeWorld(transport, { ctrls: 0, ...options });
+  const { w, all, mine, nodeSubject } = await openWireWorld(transport, CTRL, options);
   world = w;
-  const all = new Tap(w.probe, w.subjects.all);
-  const mine = new Tap(w.probe, w.subjects.ctrlOf(CTRL));
-  taps.push(all, mine);
-  await w.settle();
-  const nodeSubject = w.subjects.nodeOf(w.node.uuid);
   /** Raw request to the node; `ctrl` null sends no ctrl_uuid. */
   const call = (method: string, params: Record<string, unknown>, ctrl: string | null = CTRL) =>
     w.drive(
@@ -303,9 +296,8 @@ describe.each(BOTH)('tenant prefix through the SDK (%s)', (transport) => {
     const subjectOptions = { tenant: 'cherry' };
     const w = await makeWorld(transport, { ctrls: 1, node: { subjectOptions }, ctrl: { subjectOptions } });
     world = w;
-    const plain = new Tap(w.probe, 'cn.xswitch.>');
-    const tenant = new Tap(w.probe, 'cherry.cn.xswitch.>');
-    taps.push(plain, tenant);
+    const plain = w.tap('cn.xswitch.>');
+    const tenant = w.tap('cherry.cn.xswitch.>');
     await w.settle();
     const done = deferred<string>();
     w.ctrls[0]!.onCall(async (call) => {

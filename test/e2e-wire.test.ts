@@ -9,7 +9,8 @@ import {
   encodeJson,
   isChannelEvent,
   MEMORY_ONLY,
-  makeWorld,
+  type makeWorld,
+  openWireWorld,
   paramsOf,
   rawRequest,
   resultOf,
@@ -20,29 +21,16 @@ import {
 
 const CTRL = 'wire-ctrl';
 let world: World | undefined;
-let taps: Tap[] = [];
 
 afterEach(async () => {
-  for (const t of taps) t.close();
-  taps = [];
   await world?.close();
   world = undefined;
 });
 
-function tap(w: World, subject: string): Tap {
-  const t = new Tap(w.probe, subject);
-  taps.push(t);
-  return t;
-}
-
 /** Opens a world with no SDK controller and taps on every xswitch subject. */
 async function wireWorld(transport: Transport, options: Parameters<typeof makeWorld>[1] = {}) {
-  const w = await makeWorld(transport, { ctrls: 0, ...options });
+  const { w, all, mine, nodeSubject } = await openWireWorld(transport, CTRL, options);
   world = w;
-  const all = tap(w, w.subjects.all);
-  const mine = tap(w, w.subjects.ctrlOf(CTRL));
-  await w.settle();
-  const nodeSubject = w.subjects.nodeOf(w.node.uuid);
   const call = (method: string, params: Record<string, unknown>, ctrl = CTRL, timeoutMs = w.waitMs) =>
     rawRequest(w.probe, nodeSubject, method, { ctrl_uuid: ctrl, ...params }, timeoutMs).then(resultOf);
   return { w, all, mine, nodeSubject, call };
@@ -194,8 +182,8 @@ describe.each(MEMORY_ONLY)('seed 002: the 10 s takeover rule in virtual time (%s
 describe.each(BOTH)('takeover race (%s)', (transport) => {
   it('two controllers Accept the same call: exactly one wins, the loser gets 419; takeover:true moves event delivery', async () => {
     const { w, all, call } = await wireWorld(transport);
-    const tapA = tap(w, w.subjects.ctrlOf('ctrl-a'));
-    const tapB = tap(w, w.subjects.ctrlOf('ctrl-b'));
+    const tapA = w.tap(w.subjects.ctrlOf('ctrl-a'));
+    const tapB = w.tap(w.subjects.ctrlOf('ctrl-b'));
     await w.settle();
     const uuid = w.inject({});
     await w.drive(all.channelState(uuid, 'START', w.waitMs));

@@ -76,7 +76,9 @@ export interface World {
   drive<T>(promise: Promise<T>, options?: { budgetMs?: number; stepMs?: number }): Promise<T>;
   /** Guard for message waits: real ms on NATS; on memory a generous real-time guard too. */
   readonly waitMs: number;
-  /** Closes controllers, node, buses and the server (in that order). */
+  /** Watches `subject` on the probe connection; the tap closes with the world. */
+  tap(subject: string): Tap;
+  /** Closes taps, controllers, node, buses and the server (in that order). */
   close(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ export async function makeWorld(transport: Transport, options: WorldOptions = {}
     ctrlBuses.push(bus);
   }
   const probe = await connect('probe');
+  const taps: Tap[] = [];
   const subs = subjects(options.node?.subjectOptions);
 
   const settle = async (): Promise<void> => {
@@ -190,7 +193,13 @@ export async function makeWorld(transport: Transport, options: WorldOptions = {}
     settle,
     drive,
     waitMs: transport === 'nats' ? NATS_WAIT_MS : 10_000,
+    tap: (subject) => {
+      const t = new Tap(probe, subject);
+      taps.push(t);
+      return t;
+    },
     close: async () => {
+      for (const t of taps.splice(0)) t.close();
       // On memory, closing may need virtual time (e.g. a Stop sent to the node by a cancelled flow
       // waits for its answer), so it is driven like any other wait.
       const closeAll = async (): Promise<void> => {
@@ -207,6 +216,32 @@ export async function makeWorld(transport: Transport, options: WorldOptions = {}
       }
     },
   };
+}
+
+export interface WireWorld {
+  w: World;
+  /** Every xswitch subject. */
+  all: Tap;
+  /** The raw controller's own subject. */
+  mine: Tap;
+  /** The node's own subject, where channel requests go. */
+  nodeSubject: string;
+}
+
+/**
+ * A world without SDK controllers, for wire-level tests that speak raw JSON-RPC as controller `ctrl`:
+ * taps on every xswitch subject and on `ctrl`'s own subject (closed with the world).
+ */
+export async function openWireWorld(
+  transport: Transport,
+  ctrl: string,
+  options: WorldOptions = {},
+): Promise<WireWorld> {
+  const w = await makeWorld(transport, { ctrls: 0, ...options });
+  const all = w.tap(w.subjects.all);
+  const mine = w.tap(w.subjects.ctrlOf(ctrl));
+  await w.settle();
+  return { w, all, mine, nodeSubject: w.subjects.nodeOf(w.node.uuid) };
 }
 
 /** Rejects if `promise` does not settle within `ms` real milliseconds (a guard, not a sleep). */
