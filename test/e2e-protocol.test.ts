@@ -14,7 +14,6 @@ import {
   paramsOf,
   rawRequest,
   resultOf,
-  Tap,
   type Transport,
   type World,
   type WorldOptions,
