@@ -209,8 +209,11 @@ describe('chaos spine on a real nats-server that is killed and restarted', () =>
       try {
         await call.answer();
         if (++answered === calls) allAnswered();
-        // long enough that the crash and the restart happen while the Play request is in flight
-        await call.play('silence_stream://1500');
+        // Long enough that the crash and the restart happen while the Play request is in flight. Without
+        // the transaction layer an answer lost with the server is lost for good: the bounded timeout turns
+        // that into RpcTimeoutError ("outcome unknown") instead of the method's default wait
+        // (test/crash-nats-restart-reliable.test.ts shows the layer recovering such answers).
+        await call.play('silence_stream://1500', { timeoutMs: 6_000 });
         end = 'ok';
       } catch (err) {
         end = err instanceof Error ? err.name : String(err);

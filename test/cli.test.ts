@@ -162,49 +162,72 @@ describe('xcc against a real nats-server', () => {
     ]);
   });
 
-  it('xcc node + xcc ctrl + xcc call --script: the call is followed to DESTROY, then everything stops on Ctrl-C', async () => {
-    const node = new Xcc(['node', '--nats', server.url, '--node-uuid', 'cli-node', '--record-dir', dir]);
-    const ctrl = new Xcc(['ctrl', '--nats', server.url, 'examples/ivr.ts', '--set', 'maxTries=1']);
-    const events = new Xcc(['events', '--nats', server.url]);
-    try {
-      await Promise.all([node.waitFor(/xcc node cli-node up/), ctrl.waitFor(/xcc ctrl \S+ running/)]);
-      // The caller hangs up half-way through the greeting.
-      const script = join(dir, 'caller.yaml');
-      await writeFile(script, '- wait: 600\n- hangup: {}\n');
-      const r = await xcc([
-        'call',
+  it.each([
+    ['', []],
+    [' (both with --reliable: the seed-004 layer)', ['--reliable']],
+  ])(
+    'xcc node + xcc ctrl + xcc call --script: the call is followed to DESTROY, then everything stops on Ctrl-C%s',
+    async (_, flags) => {
+      const node = new Xcc([
+        'node',
         '--nats',
         server.url,
-        '--from',
-        '1000',
-        '--to',
-        '800',
-        '--script',
-        script,
-        '--timeout',
-        '15',
+        '--node-uuid',
+        'cli-node',
+        '--record-dir',
+        dir,
+        ...flags,
       ]);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const lines = r.stdout.split('\n');
-      expect(lines[0]).toMatch(/^call \S+ from 1000 to 800 on node cli-node$/);
-      const states = lines.map((l) => / Event\.Channel (\w+) /.exec(l)?.[1]).filter(Boolean);
-      expect(states[0]).toBe('START');
-      expect(states).toContain('ANSWERED');
-      expect(states.at(-1)).toBe('DESTROY');
-      expect(r.stdout).toMatch(/XNode\.Answer/);
-      expect(r.stdout).toMatch(/Event\.CDR/);
-      expect(lines.filter((l) => l !== '').at(-1)).toMatch(/^call \S+ ended: NORMAL_CLEARING after \d+ s$/);
-      // `xcc events` saw the same call.
-      await events.waitFor(/Event\.Channel DESTROY/);
-    } finally {
-      const [n, c, e] = await Promise.all([node.interrupt(), ctrl.interrupt(), events.interrupt()]);
-      expect(n.code).toBe(0);
-      expect(n.stdout).toMatch(/xcc node cli-node stopped/);
-      expect(c.code).toBe(0);
-      expect(e.code).toBe(0);
-    }
-  });
+      const ctrl = new Xcc([
+        'ctrl',
+        '--nats',
+        server.url,
+        'examples/ivr.ts',
+        '--set',
+        'maxTries=1',
+        ...flags,
+      ]);
+      const events = new Xcc(['events', '--nats', server.url]);
+      try {
+        await Promise.all([node.waitFor(/xcc node cli-node up/), ctrl.waitFor(/xcc ctrl \S+ running/)]);
+        // The caller hangs up half-way through the greeting.
+        const script = join(dir, 'caller.yaml');
+        await writeFile(script, '- wait: 600\n- hangup: {}\n');
+        const r = await xcc([
+          'call',
+          '--nats',
+          server.url,
+          '--from',
+          '1000',
+          '--to',
+          '800',
+          '--script',
+          script,
+          '--timeout',
+          '15',
+        ]);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        const lines = r.stdout.split('\n');
+        expect(lines[0]).toMatch(/^call \S+ from 1000 to 800 on node cli-node$/);
+        const states = lines.map((l) => / Event\.Channel (\w+) /.exec(l)?.[1]).filter(Boolean);
+        expect(states[0]).toBe('START');
+        expect(states).toContain('ANSWERED');
+        expect(states.at(-1)).toBe('DESTROY');
+        expect(r.stdout).toMatch(/XNode\.Answer/);
+        expect(r.stdout).toMatch(/Event\.CDR/);
+        expect(lines.filter((l) => l !== '').at(-1)).toMatch(/^call \S+ ended: NORMAL_CLEARING after \d+ s$/);
+        // `xcc events` saw the same call.
+        await events.waitFor(/Event\.Channel DESTROY/);
+      } finally {
+        const [n, c, e] = await Promise.all([node.interrupt(), ctrl.interrupt(), events.interrupt()]);
+        expect(n.code).toBe(0);
+        expect(n.stdout).toMatch(/xcc node cli-node stopped/);
+        expect(c.code).toBe(0);
+        expect(e.code).toBe(0);
+      }
+    },
+  );
 
   it('a controller process killed (SIGKILL) mid-call: with --liveness a peer controller takes its call over', async () => {
     const flow = join(dir, 'hold.mjs');

@@ -58,6 +58,12 @@ export interface Bus {
   readonly closed: Promise<void>;
   /** Called after the underlying connection came back (NatsBus); MemoryBus never calls it. */
   onReconnect(listener: () => void): () => void;
+  /**
+   * Called when the underlying connection is lost (NatsBus: the client's `disconnect` status; MemoryBus:
+   * its `simulateDisconnect()` test hook). Optional: a bus without it never reports disconnects.
+   * Returns a disposer.
+   */
+  onDisconnect?(listener: () => void): () => void;
   /** Number of live subscriptions this bus holds (leak checks use it). */
   readonly subscriptionCount: number;
 }

@@ -379,6 +379,11 @@ export class FaultBus implements Bus {
     return this.inner.onReconnect(listener);
   }
 
+  /** Delegates to the inner bus; a bus that reports no disconnects gives a no-op disposer. */
+  onDisconnect(listener: () => void): () => void {
+    return this.inner.onDisconnect?.(listener) ?? (() => {});
+  }
+
   #check(subject: string, data: Uint8Array): void {
     if (this.#closed) throw new BusClosedError();
     if (!isValidSubject(subject)) throw new InvalidSubjectError(subject);

@@ -20,6 +20,14 @@ export {
   MemoryBus,
 } from './memory-bus.js';
 export {
+  claimKey,
+  DEFAULT_CLAIM_BUCKET,
+  DEFAULT_CLAIM_BUCKET_TTL_MS,
+  KvClaimStore,
+  KvClaimStoreError,
+  type KvClaimStoreOptions,
+} from './kv-claim-store.js';
+export {
   BusConnectError,
   type BusConnectFailure,
   NatsBus,
@@ -27,6 +35,20 @@ export {
   type NatsBusTlsOptions,
 } from './nats-bus.js';
 export { hasWildcard, isValidPattern, isValidSubject, matchSubject, matchTokens } from './subject-match.js';
+export {
+  type CdrStreamOptions,
+  type CdrStreamState,
+  DEFAULT_CDR_MAX_AGE_MS,
+  DEFAULT_CDR_STREAM,
+  DurableConsumer,
+  type DurableConsumerOptions,
+  type DurableConsumerStats,
+  type DurableHandler,
+  type DurableMsg,
+  type DurableStreamFailure,
+  DurableStreamError,
+  ensureCdrStream,
+} from './durable-stream.js';
 export {
   ALL_TRAFFIC,
   FaultBus,

@@ -542,4 +542,28 @@ export class MemoryBus implements Bus {
     // An in-process connection never drops, so it never reconnects.
     return () => {};
   }
+
+  /** Listeners of `simulateDisconnect()`: an in-process connection only "drops" when a test says so. */
+  readonly #disconnectListeners = new Set<() => void>();
+
+  onDisconnect(listener: () => void): () => void {
+    this.#disconnectListeners.add(listener);
+    return () => {
+      this.#disconnectListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Test hook: tells the `onDisconnect` listeners the connection dropped (nothing else changes; pair
+   * it with a lossy wrapper to lose traffic). A throwing listener does not stop the others.
+   */
+  simulateDisconnect(): void {
+    for (const listener of [...this.#disconnectListeners]) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure is its own; the others still hear about the disconnect
+      }
+    }
+  }
 }

@@ -6,6 +6,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  type JetStreamClient,
+  type JetStreamManager,
+  type JetStreamOptions,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import {
   AuthorizationError,
   type Authenticator,
   ClosedConnectionError,
@@ -229,6 +236,7 @@ export class NatsBus implements Bus {
   readonly #logger: Logger;
   readonly #subs = new Set<NatsBusSubscription>();
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #disconnectListeners = new Set<() => void>();
   readonly #pending = new Map<string, PendingRequest>();
   readonly #forget = (sub: NatsBusSubscription): void => {
     this.#subs.delete(sub);
@@ -445,6 +453,28 @@ export class NatsBus implements Bus {
     };
   }
 
+  onDisconnect(listener: () => void): () => void {
+    this.#disconnectListeners.add(listener);
+    return () => {
+      this.#disconnectListeners.delete(listener);
+    };
+  }
+
+  /**
+   * JetStream on this connection, for durable streams (durable-stream.ts). The bus keeps owning the
+   * connection: closing or draining the bus ends JetStream consumers too.
+   */
+  jetstream(options: JetStreamOptions = {}): JetStreamClient {
+    if (this.#closing) throw new BusClosedError();
+    return jetstream(this.#nc, options);
+  }
+
+  /** The JetStream manager (streams, consumers); rejects when the server has JetStream off. */
+  jetstreamManager(): Promise<JetStreamManager> {
+    if (this.#closing) return Promise.reject(new BusClosedError());
+    return jetstreamManager(this.#nc);
+  }
+
   /** Subscribes the muxed reply inbox on first use; returns the prefix tokens are appended to. */
   #ensureMux(): string {
     if (this.#muxPrefix !== undefined) return this.#muxPrefix;
@@ -489,6 +519,13 @@ export class NatsBus implements Bus {
         switch (status.type) {
           case 'disconnect':
             this.#logger.warn({ server: status.server }, 'nats disconnected');
+            for (const listener of [...this.#disconnectListeners]) {
+              try {
+                listener();
+              } catch (err) {
+                this.#logger.error({ err }, 'onDisconnect listener threw');
+              }
+            }
             break;
           case 'reconnect':
             this.#maxPayload = this.#nc.info?.max_payload ?? this.#maxPayload;

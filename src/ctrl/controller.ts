@@ -29,7 +29,7 @@ import {
   validateEvent,
   validateParams,
 } from '../protocol/index.js';
-import { RpcClient } from '../rpc/index.js';
+import { type OriginatorReliability, RpcClient } from '../rpc/index.js';
 import type { ResultObject } from '../rpc/types.js';
 import { cancellationOf } from './abort.js';
 import { AsyncQueue } from './async-queue.js';
@@ -64,7 +64,10 @@ export interface ControllerOptions {
   nodeExpiryMs?: number;
   /** How often expiry and lifetime are checked (default 10 s). */
   sweepIntervalMs?: number;
-  /** Accept each new call before handing it to the flow (default true). A 419 drops the call silently. */
+  /**
+   * Accept each new call before handing it to the flow (default true). A 419 drops the call silently; a
+   * timed-out Accept (it may have run on the node) drops it and sends a best-effort Hangup.
+   */
   autoAccept?: boolean;
   /** Accept with `takeover: true` (default false). */
   takeover?: boolean;
@@ -80,6 +83,14 @@ export interface ControllerOptions {
    * calls over instead of hanging them up: nodes re-announce them to the queue group at once.
    */
   liveness?: boolean | ControllerLivenessOptions;
+  /**
+   * The seed-004 transaction layer (docs/reliability.md): requests carry transaction ids
+   * `<ctrl_uuid>:<epoch>:<serial>`, are resent with the same bytes until answered, and switch to the
+   * long timer on a provisional answer; a lost answer ends in `RpcTimeoutError` ("outcome unknown").
+   * `true` = the §3.2 timers. Run the nodes with `reliability` too: their reply cache is what stops a
+   * resend from executing twice. Default false (off).
+   */
+  reliability?: boolean | Omit<OriginatorReliability, 'originator'>;
 }
 
 export interface DialOptions {
@@ -173,6 +184,7 @@ export class Controller {
   readonly #hangupAfterFlow: boolean;
   readonly #host: CallHost;
   readonly #liveness: Required<ControllerLivenessOptions> | undefined;
+  readonly #reliability: NonNullable<ControllerOptions['reliability']>;
   #heartbeat: CtrlHeartbeat | undefined;
 
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -205,6 +217,7 @@ export class Controller {
     this.#takeover = options.takeover ?? false;
     this.#hangupAfterFlow = options.hangupAfterFlow ?? true;
     this.#liveness = livenessSettings(options.liveness);
+    this.#reliability = options.reliability ?? false;
     this.nodes = new NodeRegistry((err) => this.#logger.error({ err }, 'node change listener threw'));
     this.#host = {
       clock: this.#clock,
@@ -234,6 +247,7 @@ export class Controller {
       onUnexpected: (response) =>
         this.#logger.debug({ id: response.id }, 'late response for a finished request ignored'),
       logger: this.#logger,
+      ...reliabilityOption(this.ctrlUuid, this.#reliability),
     });
     this.#rpc.start();
     this.#queueSub = this.#bus.subscribe(s.ctrl, {
@@ -545,6 +559,10 @@ export class Controller {
           this.#logger.debug({ uuid: call.uuid }, 'another controller took the call (419): dropped');
         } else {
           this.#logger.warn({ uuid: call.uuid, err }, 'accept failed: call dropped');
+          // why: a timed-out Accept may have run on the node (answers lost): the channel is then ours and
+          // the node's takeover rule no longer ends it. A Hangup from a non-owner gets 400/419, so it is safe.
+          if (err instanceof RpcTimeoutError)
+            await this.#hangupQuietly(call, 'accept outcome unknown', 'NORMAL_TEMPORARY_FAILURE');
         }
         call[kCall].terminate('dropped');
         return;
@@ -805,4 +823,17 @@ export class Controller {
     await this.#rpc?.close();
     this.#state = 'closed';
   }
+}
+
+/**
+ * The RpcClient option for `ControllerOptions.reliability`. A timed-out Dial needs nothing more here:
+ * its legs have pre-assigned uuids and are hung up when they show up (`#abandonLegs`), so a late
+ * answer to it only reaches `onUnexpected` for the log.
+ */
+function reliabilityOption(
+  ctrlUuid: string,
+  setting: NonNullable<ControllerOptions['reliability']>,
+): { reliability?: OriginatorReliability } {
+  if (setting === false) return {};
+  return { reliability: { ...(setting === true ? {} : setting), originator: ctrlUuid } };
 }

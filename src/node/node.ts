@@ -12,6 +12,7 @@ import { NodeUnavailableError } from '../protocol/errors.js';
 import { type Logger, silentLogger } from '../protocol/logger.js';
 import { isMethod, METHOD_NAMES, usesTrying, validateParams } from '../protocol/schemas/index.js';
 import { QueueGroup, type SubjectOptions, type Subjects, subjects } from '../protocol/subjects.js';
+import type { ResponderReliability } from '../rpc/reliability.js';
 import { RpcServer } from '../rpc/server.js';
 import type { MethodHandler } from '../rpc/types.js';
 import { bridgeHandlers } from './bridge.js';
@@ -64,6 +65,12 @@ export interface XNodeOptions {
    * silent. `true` = defaults (owner timeout 15 s, adopt within 10 s). Default false (off).
    */
   ctrlLiveness?: boolean | CtrlLivenessOptions;
+  /**
+   * The seed-004 responder (docs/reliability.md): a reply cache keyed by transaction id answers a
+   * resend with 100 Trying while the method runs and with the cached answer, byte for byte, after it;
+   * a resend never executes twice on this node. `true` = the §3.2 defaults. Default false (off).
+   */
+  reliability?: boolean | ResponderReliability;
 }
 
 /** What tests compare before and after a run to prove nothing leaked. */
@@ -178,6 +185,7 @@ export class XNode implements NodeHooks {
       trying: usesTrying,
       maxMessageBytes: this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       logger: this.#logger,
+      ...responderOption(this.#options.reliability),
     });
     this.#server.start();
     this.#options.media.start({ inbound: (offer) => this.inject(offer) });
@@ -387,4 +395,12 @@ export class XNode implements NodeHooks {
     }
     return handlers;
   }
+}
+
+/** The RpcServer option for `XNodeOptions.reliability`. */
+function responderOption(setting: boolean | ResponderReliability | undefined): {
+  reliability?: ResponderReliability;
+} {
+  if (setting === undefined || setting === false) return {};
+  return { reliability: setting === true ? {} : setting };
 }

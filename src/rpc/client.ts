@@ -10,20 +10,37 @@ import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../bus/er
 import type { Bus, BusMsg, Subscription } from '../bus/index.js';
 import type { Clock, Timer } from '../clock/index.js';
 import { Code, RpcErrorCode } from '../protocol/codes.js';
-import { type Decoded, decode, encode, type RpcResponse, request } from '../protocol/envelope.js';
+import {
+  type Decoded,
+  decode,
+  encode,
+  type RpcResponse,
+  request,
+  resultResponse,
+} from '../protocol/envelope.js';
 import { CancelledError, JsonRpcError, NoRespondersError, RpcTimeoutError } from '../protocol/errors.js';
 import { type Logger, silentLogger } from '../protocol/logger.js';
-import { PENDING_LIMIT_CODE, PendingLimitError } from './errors.js';
+import { ACK_REQUIRED_FIELD, ACK_METHOD, ACK_TO_FIELD } from './acks.js';
+import { DisconnectedError } from './disconnect.js';
+import { PENDING_LIMIT_CODE, PendingLimitError, RpcConfigError } from './errors.js';
 import { createIdGenerator } from './id.js';
+import { DEFAULT_SEGMENT_RECV_TIMER_MS, isSegmentResult, SegmentReceiver } from './segment.js';
 import {
   DEFAULT_PENDING_LIMIT,
   newEpoch,
   type OriginatorReliability,
+  parseTransactionId,
   transactionIds,
   validateOriginatorReliability,
 } from './reliability.js';
-import { DEFAULT_LONG_REQUEST_TIMER, DEFAULT_REQUEST_TIMER, LegTimer } from './timers.js';
-import type { CallOptions, ResultObject, RetryPolicy, RpcClientOptions } from './types.js';
+import {
+  DEFAULT_LONG_REQUEST_TIMER,
+  DEFAULT_REQUEST_TIMER,
+  type IncrementalTimer,
+  LegTimer,
+} from './timers.js';
+import { TransSender } from './trans-sender.js';
+import type { CallOptions, ResultObject, RetryPolicy, RpcClientOptions, UnexpectedReason } from './types.js';
 
 /** Notification method of a provisional answer (§3.1): params `{id, status: 100|202}`. */
 export const PROGRESS_METHOD = 'rpc.progress';
@@ -37,10 +54,24 @@ interface Pending {
   reject(err: unknown): void;
   /** A provisional answer (100, or an `rpc.progress`) arrived: reliable calls switch timers. */
   progress?: () => void;
+  /** Reliable calls: where the request went (acks default there) and the peer it names, if any. */
+  readonly subject?: string;
+  readonly peer?: string | undefined;
 }
 
 /** Reliability options with every default filled in. */
-type Reliability = Required<Omit<OriginatorReliability, 'epoch'>> & { epoch: string };
+type Reliability = Required<Omit<OriginatorReliability, 'epoch' | 'batching' | 'onDisconnect' | 'peerOf'>> & {
+  epoch: string;
+};
+
+/** Final answers remembered per client (ids), so a duplicate is dropped (and acked again) — case 4. */
+const ANSWERED_MEMORY = 4096;
+
+/** Default `peerOf`: `…node.<uuid>` names a peer; a queue-group subject (`cn.xswitch.node`) does not. */
+function defaultPeerOf(subject: string): string | undefined {
+  const match = /\.node\.([^.*>]+)$/.exec(subject);
+  return match?.[1];
+}
 
 /**
  * Sends XCC methods to nodes and waits for their results.
@@ -60,6 +91,15 @@ export class RpcClient {
   readonly #nextId: () => string;
   readonly #pending = new Map<string, Pending>();
   readonly #reliability: Reliability | undefined;
+  /** Reassembles segmented answers (reliability on). */
+  readonly #segments: SegmentReceiver | undefined;
+  /** Transaction sender (reliability.batching), and whether we made it (then we close it). */
+  readonly #sender: TransSender | undefined;
+  readonly #ownSender: boolean;
+  readonly #peerOf: (subject: string) => string | undefined;
+  /** Ids answered finally (bounded, oldest first) → the subject their acks go to. */
+  readonly #answered = new Map<string, string>();
+  #offDisconnect: (() => void) | undefined;
   #sub: Subscription | undefined;
   #closed = false;
 
@@ -79,13 +119,47 @@ export class RpcClient {
         longRequestTimer: rel.longRequestTimer ?? DEFAULT_LONG_REQUEST_TIMER,
         longRequestResend: rel.longRequestResend ?? true,
         recvPendingLimit: rel.recvPendingLimit ?? DEFAULT_PENDING_LIMIT,
+        segmentRecvTimerMs: rel.segmentRecvTimerMs ?? DEFAULT_SEGMENT_RECV_TIMER_MS,
       };
+      this.#segments = new SegmentReceiver(bus, clock, {
+        recvTimerMs: this.#reliability.segmentRecvTimerMs,
+        logger: this.#logger,
+      });
       // Transaction ids replace `options.ids`: resends and the responder's cache key on them.
       this.#nextId = transactionIds(this.#reliability.originator, this.#reliability.epoch);
+      this.#ownSender = rel.batching !== undefined && !(rel.batching instanceof TransSender);
+      this.#sender =
+        rel.batching === undefined || rel.batching instanceof TransSender
+          ? rel.batching
+          : new TransSender((s, b) => bus.publish(s, b), clock, rel.batching, this.#logger);
+      this.#peerOf = rel.peerOf ?? defaultPeerOf;
+      if (rel.onDisconnect === 'cancel') {
+        if (!bus.onDisconnect)
+          throw new RpcConfigError([
+            `reliability.onDisconnect: 'cancel' needs a bus that reports disconnects (Bus.onDisconnect)`,
+          ]);
+        this.#offDisconnect = bus.onDisconnect(() => this.#onDisconnect());
+      }
     } else {
       this.#reliability = undefined;
+      this.#segments = undefined;
       this.#nextId = options.ids ?? createIdGenerator();
+      this.#sender = undefined;
+      this.#ownSender = false;
+      this.#peerOf = defaultPeerOf;
     }
+  }
+
+  /** The transaction sender in use (reliability.batching), for inspection. */
+  get sender(): TransSender | undefined {
+    return this.#sender;
+  }
+
+  /** `onDisconnect: 'cancel'`: every call in flight fails with `DisconnectedError`. */
+  #onDisconnect(): void {
+    const entries = [...this.#pending.values()];
+    if (entries.length > 0) this.#logger.warn({ calls: entries.length }, 'rpc: disconnected; calls failed');
+    for (const entry of entries) entry.reject(new DisconnectedError(undefined, { method: entry.method }));
   }
 
   /** The epoch of our transaction ids (reliability on), else undefined. */
@@ -142,7 +216,8 @@ export class RpcClient {
 
     // Finals may arrive on our own subject (async mode, after a 100 Trying): be listening first.
     this.start();
-    if (this.#reliability) return this.#callReliable(this.#reliability, subject, method, full, signal);
+    if (this.#reliability)
+      return this.#callReliable(this.#reliability, subject, method, full, signal, options.timeoutMs);
     const id = this.#nextId();
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const uuid = typeof full.uuid === 'string' ? full.uuid : undefined;
@@ -216,7 +291,8 @@ export class RpcClient {
    * Seed-004 originator: publishes with an id (async mode, so every answer comes to our own subject and
    * resends have a stable reply path), resends the same bytes on `requestTimer`, switches to
    * `longRequestTimer` on a provisional answer, and fails with `RpcTimeoutError` (outcome unknown) on the
-   * final leg. `options.timeoutMs` does not apply: the timers decide.
+   * final leg. `timeoutMs` (the method's own time, e.g. a Dial's ring time) stretches the long phase
+   * so that it lasts at least that long while the responder keeps answering provisionally.
    */
   #callReliable(
     rel: Reliability,
@@ -224,7 +300,9 @@ export class RpcClient {
     method: string,
     full: Record<string, unknown>,
     signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
   ): Promise<ResultObject> {
+    const longTimer = stretchLongTimer(rel.longRequestTimer, timeoutMs);
     const id = this.#nextId();
     // Encoded once: every resend is byte for byte the first send.
     const data = encode(request(method, full, id));
@@ -237,9 +315,12 @@ export class RpcClient {
         timer.cancel();
         signal?.removeEventListener('abort', onAbort);
         this.#pending.delete(id);
+        this.#segments?.drop(id);
       };
       const entry: Pending = {
         method,
+        subject,
+        peer: this.#peerOf(subject),
         resolve: (result) => {
           release();
           resolve(result);
@@ -263,7 +344,7 @@ export class RpcClient {
             // Megaco handle_recv_pending: the short timer stops, a fresh long timer starts.
             phase = 'long';
             timer.cancel();
-            timer = new LegTimer(this.#clock, rel.longRequestTimer, onLeg);
+            timer = new LegTimer(this.#clock, longTimer, onLeg);
             timer.start();
             return;
           }
@@ -273,7 +354,8 @@ export class RpcClient {
       };
       const send = (first: boolean): void => {
         try {
-          this.#bus.publish(subject, data);
+          if (this.#sender) this.#sender.request(subject, id, data);
+          else this.#bus.publish(subject, data);
         } catch (err) {
           // A failed resend is what resends are for (the link may come back); a closed bus is final.
           if (first || err instanceof BusClosedError) entry.reject(mapBusError(err, method, subject));
@@ -330,6 +412,10 @@ export class RpcClient {
       entry.reject(new CancelledError('rpc client closed', { method: entry.method }));
     this.#sub?.unsubscribe();
     this.#sub = undefined;
+    this.#offDisconnect?.();
+    this.#offDisconnect = undefined;
+    // Acks still stored go out now; a shared sender belongs to whoever made it.
+    if (this.#ownSender) this.#sender?.close();
     return Promise.resolve();
   }
 
@@ -349,6 +435,22 @@ export class RpcClient {
         method: entry.method,
       }),
     );
+  }
+
+  /**
+   * A segment of a pending call's answer (§2.5): the first acts as a provisional answer; the
+   * reassembled result then goes the way of any final answer.
+   */
+  #segment(entry: Pending, id: string, result: Record<string, unknown>): void {
+    this.#segments?.receive(id, result, {
+      method: entry.method,
+      first: () => entry.progress?.(),
+      deliver: (whole) => {
+        const response = resultResponse(id, whole);
+        if (this.#acceptFinal(entry, response)) this.#settle(entry, response);
+      },
+      fail: (err) => entry.reject(err),
+    });
   }
 
   /** Applies a response to its pending call: a 100 keeps it waiting for the final. */
@@ -402,9 +504,22 @@ export class RpcClient {
         const response = decoded.message;
         const entry = response.id === null ? undefined : this.#pending.get(response.id);
         if (entry) {
+          if (this.#segments && 'result' in response && isSegmentResult(response.result)) {
+            this.#segment(entry, response.id, response.result);
+            return;
+          }
+          if (this.#reliability && !this.#acceptFinal(entry, response)) return;
           this.#settle(entry, response);
           return;
         }
+        const stray = 'result' in response ? this.#segments?.stray(response.id, response.result) : undefined;
+        if (stray !== undefined) {
+          // Segment 1 of an answer never delivered is reported like a late final; the rest are dropped.
+          if (stray === 1 && response.id !== null && !this.#answered.has(response.id))
+            this.#unexpected(response);
+          return;
+        }
+        if (this.#reliability && this.#duplicateFinal(response)) return;
         // A provisional answer for a call that is gone carries nothing to act on (first layer); the
         // transaction layer reports it (§3.5 case 10).
         if (!this.#reliability && 'result' in response && response.result.code === Code.Trying) return;
@@ -460,14 +575,91 @@ export class RpcClient {
     this.#unexpected({ jsonrpc: '2.0', id, result: { code: status, message: PROGRESS_METHOD } });
   }
 
-  #unexpected(response: RpcResponse): void {
+  /**
+   * Reliable mode, a response for a pending call. A provisional passes through. A final one naming the
+   * wrong peer (`result.node_uuid` ≠ the node the subject names) goes to `onUnexpected` (`WRONG_PEER`,
+   * §3.5 case 5) and the call keeps waiting. Otherwise the id is remembered (case 4), an ack goes out if
+   * the answer asks for one, and the ack fields are taken out of the result the caller sees.
+   */
+  #acceptFinal(entry: Pending, response: RpcResponse): boolean {
+    if (!('result' in response)) {
+      this.#remember(response.id, entry.subject);
+      return true;
+    }
+    const result = response.result;
+    if (result.code === Code.Trying) return true;
+    if (entry.peer !== undefined && typeof result.node_uuid === 'string' && result.node_uuid !== entry.peer) {
+      this.#logger.warn(
+        { id: response.id, expected: entry.peer, got: result.node_uuid },
+        'rpc: final answer from the wrong peer',
+      );
+      this.#unexpected(response, 'WRONG_PEER');
+      return false;
+    }
+    const ackTo = this.#ackTo(result, entry.subject);
+    this.#remember(response.id, ackTo);
+    if (result[ACK_REQUIRED_FIELD] === true) {
+      if (ackTo !== undefined) this.#sendAck(ackTo, response.id);
+      const { [ACK_REQUIRED_FIELD]: _required, [ACK_TO_FIELD]: _to, ...rest } = result;
+      (response as { result: Record<string, unknown> }).result = rest;
+    }
+    return true;
+  }
+
+  /**
+   * Reliable mode, a final answer whose call already got one (case 4): dropped, and acked again if it
+   * asks for an ack (the responder resends until acked). True if it was such a duplicate.
+   */
+  #duplicateFinal(response: RpcResponse): boolean {
+    if (response.id === null || !this.#answered.has(response.id)) return false;
+    if ('result' in response && response.result.code === Code.Trying) return false;
+    this.#logger.debug({ id: response.id }, 'rpc: duplicate final answer dropped');
+    if ('result' in response && response.result[ACK_REQUIRED_FIELD] === true) {
+      const ackTo = this.#ackTo(response.result, this.#answered.get(response.id));
+      if (ackTo !== undefined) this.#sendAck(ackTo, response.id);
+    }
+    return true;
+  }
+
+  #ackTo(result: Record<string, unknown>, fallback: string | undefined): string | undefined {
+    const to = result[ACK_TO_FIELD];
+    return typeof to === 'string' && to.length > 0 ? to : fallback;
+  }
+
+  #remember(id: string | null, ackTo: string | undefined): void {
+    if (id === null) return;
+    this.#answered.set(id, ackTo ?? '');
+    if (this.#answered.size > ANSWERED_MEMORY) {
+      const oldest = this.#answered.keys().next().value;
+      if (oldest !== undefined) this.#answered.delete(oldest);
+    }
+  }
+
+  /** `rpc.ack` for one transaction: through the transaction sender (batched into ranges) or alone. */
+  #sendAck(subject: string, id: string): void {
+    const tx = parseTransactionId(id);
+    if (!tx) return;
+    try {
+      if (this.#sender) {
+        this.#sender.ack(subject, tx.originator, tx.epoch, tx.serial);
+        return;
+      }
+      const params = { originator: tx.originator, epoch: tx.epoch, ranges: [[tx.serial, tx.serial]] };
+      this.#bus.publish(subject, encode(request(ACK_METHOD, params)));
+    } catch (err) {
+      // The responder resends the reply on its ack timer; the duplicate is acked again.
+      this.#logger.warn({ err, id, subject }, 'rpc: ack could not be sent');
+    }
+  }
+
+  #unexpected(response: RpcResponse, reason: UnexpectedReason = 'UNKNOWN_ID'): void {
     const hook = this.#options.onUnexpected;
     if (!hook) {
-      this.#logger.warn({ id: response.id, response }, 'rpc: response for an unknown or expired id');
+      this.#logger.warn({ id: response.id, response, reason }, 'rpc: response for an unknown or expired id');
       return;
     }
     try {
-      hook(response);
+      hook(response, { reason });
     } catch (err) {
       this.#logger.error({ err, id: response.id }, 'rpc: onUnexpected threw');
     }
@@ -490,4 +682,16 @@ function mapBusError(err: unknown, method: string, subject: string): unknown {
   if (err instanceof BusNoRespondersError) return new NoRespondersError(subject, { method, cause: err });
   if (err instanceof BusClosedError) return new CancelledError('bus closed', { method, cause: err });
   return err;
+}
+
+/**
+ * The long timer of one reliable call: when the method itself may take `timeoutMs` (a ringing Dial, a
+ * long prompt), enough legs are added for the long phase to cover it. Only constant-wait timers
+ * (factor 1, no increment) are stretched; a growing timer already reaches far.
+ */
+function stretchLongTimer(timer: IncrementalTimer, timeoutMs: number | undefined): IncrementalTimer {
+  if (timeoutMs === undefined || timer.maxRetries === 'infinity' || timer.waitMs <= 0) return timer;
+  if ((timer.factor ?? 1) !== 1 || (timer.incrMs ?? 0) !== 0) return timer;
+  const legs = Math.ceil(timeoutMs / timer.waitMs);
+  return legs - 1 > timer.maxRetries ? { ...timer, maxRetries: legs - 1 } : timer;
 }

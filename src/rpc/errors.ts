@@ -28,3 +28,24 @@ export class RpcConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** JSON-RPC error code of `rpc.segerr` (Megaco 459): a segmented answer stayed incomplete. */
+export const SEGMENTS_MISSING_CODE = -32059;
+
+/**
+ * A segmented answer stayed incomplete: `segmentRecvTimer` ran out after the last segment with gaps
+ * left. `missing` lists the segment numbers that never came; the responder was told (`rpc.segerr`).
+ * The operation itself ran on the responder; only its answer is incomplete.
+ */
+export class SegmentsMissingError extends XccError {
+  override readonly name = 'SegmentsMissingError';
+  readonly missing: readonly number[];
+  constructor(missing: readonly number[], options: XccErrorOptions = {}) {
+    super(
+      SEGMENTS_MISSING_CODE,
+      `SEGMENTS_MISSING: segment${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of the answer never arrived`,
+      options,
+    );
+    this.missing = missing;
+  }
+}

@@ -3,7 +3,6 @@
  * fault cases of lifecycle-and-transactions.md §3.5.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus, BusMsg, RequestOptions, SubscribeOptions, Subscription } from '../bus/index.js';
 import { MemoryBroker, type MemoryBus } from '../bus/memory-bus.js';
 import { VirtualClock } from '../clock/index.js';
 import { decode, encode, type RpcResponse, request } from '../protocol/envelope.js';
@@ -20,59 +19,12 @@ import {
 } from './reliability.js';
 import { RpcServer } from './server.js';
 import type { MethodHandler } from './types.js';
+import { TapBus } from '../../test/support/tap-bus.js';
 
 const NODE = 'cn.xswitch.node';
 const OWN = 'cn.xswitch.ctrl.c1';
 const ctrlSubject = (c: string): string => `cn.xswitch.ctrl.${c}`;
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-/** A Bus that loses the publishes a test chooses (a lossy link), delegating everything else. */
-class LossyBus implements Bus {
-  readonly #inner: Bus;
-  /** Return true to lose this publish. */
-  drop: (subject: string, data: Uint8Array) => boolean = () => false;
-  dropped = 0;
-  constructor(inner: Bus) {
-    this.#inner = inner;
-  }
-  get maxPayload(): number {
-    return this.#inner.maxPayload;
-  }
-  get closed(): Promise<void> {
-    return this.#inner.closed;
-  }
-  get subscriptionCount(): number {
-    return this.#inner.subscriptionCount;
-  }
-  publish(subject: string, data: Uint8Array, options?: { reply?: string }): void {
-    if (this.drop(subject, data)) {
-      this.dropped += 1;
-      return;
-    }
-    this.#inner.publish(subject, data, options);
-  }
-  subscribe(subject: string, options?: SubscribeOptions): Subscription {
-    return this.#inner.subscribe(subject, options);
-  }
-  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMsg> {
-    return this.#inner.request(subject, data, options);
-  }
-  inbox(): string {
-    return this.#inner.inbox();
-  }
-  flush(): Promise<void> {
-    return this.#inner.flush();
-  }
-  drain(): Promise<void> {
-    return this.#inner.drain();
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-  onReconnect(listener: () => void): () => void {
-    return this.#inner.onReconnect(listener);
-  }
-}
 
 interface Sent {
   at: number;
@@ -83,8 +35,8 @@ interface Harness {
   clock: VirtualClock;
   t0: number;
   broker: MemoryBroker;
-  nodeBus: LossyBus;
-  ctrlBus: LossyBus;
+  nodeBus: TapBus;
+  ctrlBus: TapBus;
   raw: MemoryBus;
   server: RpcServer | undefined;
   client: RpcClient;
@@ -121,8 +73,8 @@ function setup(options: SetupOptions = {}): Harness {
   const clock = new VirtualClock();
   const t0 = clock.now();
   const broker = new MemoryBroker({ clock });
-  const nodeBus = new LossyBus(broker.connect('node'));
-  const ctrlBus = new LossyBus(broker.connect('ctrl'));
+  const nodeBus = new TapBus(broker.connect('node'));
+  const ctrlBus = new TapBus(broker.connect('ctrl'));
   const raw = broker.connect('raw');
   const requests: Sent[] = [];
   const answers: Sent[] = [];

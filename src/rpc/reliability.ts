@@ -4,7 +4,11 @@
  * `<originator>:<epoch>:<serial>`.
  */
 import { randomBytes } from 'node:crypto';
+import type { ResponderClaims } from './claims.js';
+import type { AckInfo, AckMode } from './acks.js';
+import type { DisconnectPolicy } from './disconnect.js';
 import { RpcConfigError } from './errors.js';
+import { type SegmentationOptions, segmentationProblems } from './segment.js';
 import {
   DEFAULT_LONG_REQUEST_TIMER,
   DEFAULT_REQUEST_TIMER,
@@ -12,6 +16,8 @@ import {
   timerProblems,
   timerWindowMs,
 } from './timers.js';
+import type { TransSender, TransSenderOptions } from './trans-sender.js';
+import { originatorExtraProblems, responderExtraProblems } from './transaction-options.js';
 
 /** Default limit of provisional answers per transaction, at both ends (§3.2). */
 export const DEFAULT_PENDING_LIMIT = 20;
@@ -34,6 +40,24 @@ export interface OriginatorReliability {
   longRequestResend?: boolean;
   /** Provisional answers accepted per call; one more fails it with `PendingLimitError`. Default 20. */
   recvPendingLimit?: number;
+  /**
+   * Transaction sender (§2.4): requests and acks to the same subject are packed into JSON-RPC batches.
+   * Options, or a `TransSender` shared with an `RpcServer` of the same process. Default: off.
+   */
+  batching?: TransSenderOptions | TransSender;
+  /** Connection loss: `keep` (default) keeps timers; `cancel` fails every call with `DisconnectedError`. */
+  onDisconnect?: DisconnectPolicy;
+  /**
+   * The peer a subject names, for the wrong-peer check (§3.5 case 5): a final answer whose
+   * `result.node_uuid` names another peer goes to `onUnexpected` with reason `WRONG_PEER`. Default: the
+   * last token after `.node.` (`cn.xswitch.node.<uuid>`); a queue-group subject names no peer.
+   */
+  peerOf?: (subject: string) => string | undefined;
+  /**
+   * Segmented answers (§2.5): how long after the last segment a gap may stay open (restarted by each
+   * new segment) before the call fails with `SegmentsMissingError`. Default 2000 ms.
+   */
+  segmentRecvTimerMs?: number;
 }
 
 /** What an originator's timers look like to a responder's config check. */
@@ -52,8 +76,38 @@ export interface ResponderReliability {
   originator?: OriginatorTimers;
   /** Transit allowance in the TTL rule. Default 1000 ms. */
   transitMs?: number;
+  /**
+   * Called when a request with a transaction id starts executing (not for duplicates answered from the
+   * cache): what tests and the chaos soak count to prove nothing ran twice.
+   */
+  onExecute?: (info: { id: string; method: string }) => void;
   /** Called when a request is aborted because its duplicates passed the pending limit. */
   onAbort?: (info: { id: string; method: string }) => void;
+  /**
+   * Queue groups (§3.5 case 15): claim each request with a transaction id that arrives on a queue-group
+   * subscription in a store shared by the group; a member that loses forwards it to the owner. See
+   * `src/rpc/claims.ts`. Default: off (the reply cache is per server).
+   */
+  claims?: ResponderClaims;
+  /**
+   * Progress on its own (§3.3, case 16): a handler working longer than this gets `rpc.progress
+   * {id, status: 100}` at incremental intervals, counted against `sentPendingLimit`. `true` uses
+   * `DEFAULT_PENDING_TIMER` (200 ms ×2). Must be shorter than the originator's `requestTimer.waitMs`.
+   * Default: off.
+   */
+  pendingTimer?: IncrementalTimer | boolean;
+  /** Ack mode for every method, or per method name (others `discard`). Default `discard`. */
+  ackMode?: AckMode | Readonly<Record<string, AckMode>>;
+  /** Resend legs of a reply waiting for an ack; the final leg reports `ackTimeout`. Default 1 s ×2, 3 retries. */
+  ackTimer?: IncrementalTimer;
+  /** Ack outcome of a reply that asked for one: `{id, method}` acked, or with `error`. */
+  onAck?: (info: AckInfo) => void;
+  /** Subject acks are asked to go to (`result.ack_to`). Default: the first subject without a queue group. */
+  ackSubject?: string;
+  /** Transaction sender for replies and progress (stored items of a shared sender ride along). Default: off. */
+  batching?: TransSenderOptions | TransSender;
+  /** Split final answers above the payload limit into acknowledged segments (§2.5). Default: off. */
+  segmentation?: SegmentationOptions;
 }
 
 /**
@@ -82,6 +136,10 @@ export function validateOriginatorReliability(options: OriginatorReliability): v
   const limit = options.recvPendingLimit ?? DEFAULT_PENDING_LIMIT;
   if (!(Number.isInteger(limit) && limit >= 0))
     problems.push('reliability.recvPendingLimit: expected an integer >= 0');
+  problems.push(...originatorExtraProblems(options));
+  const recv = options.segmentRecvTimerMs;
+  if (recv !== undefined && !(Number.isFinite(recv) && recv > 0))
+    problems.push('reliability.segmentRecvTimerMs: expected a number > 0');
   if (problems.length > 0) throw new RpcConfigError(problems);
 }
 
@@ -109,6 +167,8 @@ export function validateResponderReliability(options: ResponderReliability): voi
     ),
   ];
   problems.push(...timerIssues);
+  problems.push(...responderExtraProblems(options));
+  if (options.segmentation) problems.push(...segmentationProblems(options.segmentation));
   if (problems.length === 0) {
     const needed = originatorWindowMs(timers) + transit;
     if (ttl < needed) {

@@ -22,6 +22,21 @@ import {
   resultResponse,
 } from '../protocol/envelope.js';
 import { type Logger, silentLogger } from '../protocol/logger.js';
+import {
+  ACK_METHOD,
+  ACK_REQUIRED_FIELD,
+  ACK_TO_FIELD,
+  type AckMode,
+  AckWaiters,
+  applyAck,
+  DEFAULT_ACK_TIMER,
+  parseAck,
+} from './acks.js';
+import { ClaimGate, type ClaimStats } from './claims.js';
+import { PROGRESS_METHOD } from './client.js';
+import { IGNORE } from './ignore.js';
+import { DEFAULT_PENDING_TIMER, ProgressTimers } from './progress.js';
+import { TransSender } from './trans-sender.js';
 import { PENDING_LIMIT_CODE } from './errors.js';
 import {
   DEFAULT_PENDING_LIMIT,
@@ -30,6 +45,7 @@ import {
   validateResponderReliability,
 } from './reliability.js';
 import { type ReplyEntry, ReplyCache } from './reply-cache.js';
+import { SegmentSender } from './segment.js';
 import type { MethodHandler, ResultObject, RpcContext, RpcServerOptions } from './types.js';
 
 /** What processing one envelope item produced to answer right away (undefined: nothing). */
@@ -59,6 +75,17 @@ export class RpcServer {
   readonly #inflight = new Set<Promise<void>>();
   readonly #reliability: ResponderReliability | undefined;
   readonly #cache: ReplyCache | undefined;
+  /** Queue-group claims (reliability.claims); requests from queue subscriptions are marked in #grouped. */
+  readonly #claims: ClaimGate | undefined;
+  /** Splits oversize final answers into acknowledged segments (reliability.segmentation). */
+  readonly #segmenter: SegmentSender | undefined;
+  readonly #grouped = new WeakSet<BusMsg>();
+  /** Replies waiting for an ack, pending timers of running handlers, the transaction sender (reliability). */
+  readonly #acks: AckWaiters | undefined;
+  readonly #progress: ProgressTimers | undefined;
+  readonly #sender: TransSender | undefined;
+  readonly #ownSender: boolean;
+  readonly #ackSubject: string | undefined;
   #abort = new AbortController();
   #started = false;
 
@@ -81,6 +108,42 @@ export class RpcServer {
     } else {
       this.#cache = undefined;
     }
+    const rel = options.reliability;
+    this.#acks =
+      rel &&
+      new AckWaiters(clock, rel.ackTimer ?? DEFAULT_ACK_TIMER, (info) => rel.onAck?.(info), this.#logger);
+    const pendingTimer = rel?.pendingTimer === true ? DEFAULT_PENDING_TIMER : rel?.pendingTimer;
+    this.#progress = pendingTimer ? new ProgressTimers(clock, pendingTimer) : undefined;
+    this.#ownSender = rel?.batching !== undefined && !(rel.batching instanceof TransSender);
+    this.#sender =
+      rel?.batching === undefined || rel.batching instanceof TransSender
+        ? rel?.batching
+        : new TransSender((s, b) => bus.publish(s, b), clock, rel.batching, this.#logger);
+    this.#ackSubject =
+      rel?.ackSubject ??
+      options.subjects.find((s) => s.queue === undefined)?.subject ??
+      options.subjects[0]?.subject;
+    const claims = options.reliability?.claims;
+    this.#claims =
+      claims &&
+      new ClaimGate(bus, clock, claims, {
+        subjects: options.subjects,
+        replyCacheTtlMs: options.reliability?.replyCacheTtlMs ?? DEFAULT_REPLY_CACHE_TTL_MS,
+        logger: this.#logger,
+      });
+    const segmentation = options.reliability?.segmentation;
+    this.#segmenter =
+      segmentation &&
+      new SegmentSender(bus, clock, {
+        ...segmentation,
+        holdMs: options.reliability?.replyCacheTtlMs ?? DEFAULT_REPLY_CACHE_TTL_MS,
+        logger: this.#logger,
+      });
+  }
+
+  /** Counters of queue-group claims (undefined without `reliability.claims`). */
+  get claimStats(): Readonly<ClaimStats> | undefined {
+    return this.#claims?.stats;
   }
 
   /** Transactions held by the reply cache (0 without reliability). */
@@ -103,8 +166,12 @@ export class RpcServer {
     if (this.#started) return;
     this.#started = true;
     this.#abort = new AbortController();
+    this.#segmenter?.start();
     for (const { subject, queue } of this.#options.subjects) {
-      const callback = (msg: BusMsg): void => this.#onMessage(msg);
+      const callback = (msg: BusMsg): void => {
+        if (queue !== undefined && this.#claims) this.#grouped.add(msg);
+        this.#onMessage(msg);
+      };
       this.#subs.push(this.#bus.subscribe(subject, queue === undefined ? { callback } : { queue, callback }));
     }
   }
@@ -117,7 +184,11 @@ export class RpcServer {
       this.#abort.abort(new Error('rpc server stopped'));
     }
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    this.#progress?.clear();
+    this.#acks?.cancelAll();
+    if (this.#ownSender) this.#sender?.close();
     this.#cache?.clear();
+    this.#segmenter?.stop();
   }
 
   #track(work: Promise<void>): void {
@@ -140,7 +211,7 @@ export class RpcServer {
     const decoded = decode(msg.data, this.#maxBytes);
     switch (decoded.kind) {
       case 'batch': {
-        const answers = await Promise.all(decoded.items.map((item) => this.#item(item, msg)));
+        const answers = await Promise.all(decoded.items.map((item) => this.#batchItem(item, msg)));
         const responses = answers.filter((a): a is RpcResponse => a !== undefined);
         if (responses.length === 0) return;
         if (msg.reply !== undefined) {
@@ -165,6 +236,11 @@ export class RpcServer {
         }
         break;
       case 'notification':
+        if (this.#cache && decoded.message.method === ACK_METHOD) {
+          this.#onAck(this.#cache, decoded.message.params ?? {}, msg.subject);
+          return;
+        }
+        break;
       case 'response':
         break;
     }
@@ -206,19 +282,49 @@ export class RpcServer {
       return;
     }
     cache.begin(id, method);
+    if (this.#claims && this.#grouped.has(msg)) {
+      // Case 15: another queue-group member may own this id; then it answers, we never run it.
+      const verdict = await this.#claims.admit(id, method, msg);
+      if (verdict !== 'execute') {
+        cache.delete(id);
+        if (verdict === 'deferred') this.#sendBytes(msg, ctrlUuidOf(req.params), id, this.#tryingBytes(req));
+        return;
+      }
+    }
+    this.#reliability?.onExecute?.({ id, method });
     const ctrlUuid = ctrlUuidOf(req.params);
-    const finish = (response: RpcResponse, send: (bytes: Uint8Array) => void): void => {
-      const bytes = encode(response);
+    if (this.#progress && ctrlUuid !== undefined)
+      this.#progress.start(id, () => this.#sendProgress(cache, id, ctrlUuid, Code.Trying));
+    const finish = (
+      response: RpcResponse | undefined,
+      send: (bytes: Uint8Array) => void,
+      afterTrying: boolean,
+    ): void => {
+      this.#progress?.stop(id);
+      if (response === undefined) {
+        // IGNORE after a 100 Trying (case 18): no answer, no cache entry.
+        if (cache.get(id)?.state === 'eval') cache.delete(id);
+        return;
+      }
+      const asked = this.#askAck(cache, id, method, ctrlUuid, response, afterTrying);
+      const bytes = encode(asked);
       if (!cache.complete(id, bytes)) {
         this.#logger.warn({ id, method }, 'rpc: answer of an aborted request dropped');
         return;
       }
       send(bytes);
+      if (asked !== response) this.#acks?.wait(id, method, () => this.#publishToCtrl(ctrlUuid, id, bytes));
     };
-    const answer = await this.#call(req, msg, (final) =>
-      finish(final, (bytes) => this.#publishToCtrl(ctrlUuid, id, bytes)),
+    const answer = await this.#call(
+      req,
+      msg,
+      (final) => finish(final, (bytes) => this.#publishToCtrl(ctrlUuid, id, bytes), true),
+      ctrlUuid === undefined
+        ? undefined
+        : { accepted: () => this.#sendProgress(cache, id, ctrlUuid, Code.Accepted) },
     );
     if (answer === undefined) {
+      this.#progress?.stop(id);
       cache.delete(id);
       return;
     }
@@ -227,7 +333,132 @@ export class RpcServer {
       this.#sendBytes(msg, ctrlUuid, id, encode(answer));
       return;
     }
-    finish(answer, (bytes) => this.#sendBytes(msg, ctrlUuid, id, bytes));
+    finish(answer, (bytes) => this.#sendBytes(msg, ctrlUuid, id, bytes), false);
+  }
+
+  /** A batch item: reliable-mode requests and acks take the same paths as when they come alone. */
+  async #batchItem(item: Decoded, msg: BusMsg): Promise<Immediate> {
+    if (this.#cache && msg.reply === undefined) {
+      if (item.kind === 'request') {
+        // The item as a message of its own: a queue-group claim that loses forwards this request only,
+        // not the whole batch.
+        const itemMsg: BusMsg = {
+          subject: msg.subject,
+          data: encode(item.message),
+          reply: undefined,
+          respond: () => false,
+        };
+        if (this.#grouped.has(msg)) this.#grouped.add(itemMsg);
+        await this.#reliable(this.#cache, item.message, itemMsg);
+        return undefined;
+      }
+      if (item.kind === 'notification' && item.message.method === ACK_METHOD) {
+        this.#onAck(this.#cache, item.message.params ?? {}, msg.subject);
+        return undefined;
+      }
+    }
+    return this.#item(item, msg);
+  }
+
+  /** The ack mode of `method` (reliability.ackMode; default discard). */
+  #ackMode(method: string): AckMode {
+    const mode = this.#reliability?.ackMode;
+    if (mode === undefined) return 'discard';
+    if (typeof mode === 'string') return mode;
+    return Object.hasOwn(mode, method) ? (mode[method] as AckMode) : 'discard';
+  }
+
+  /**
+   * The final answer as sent: with `result.ack_required` (and `ack_to`) when the method's ack mode asks
+   * for an ack (`require`, or `ifProvisional` after a provisional answer). Needs the ctrl subject (the
+   * reply is resent there on the ack timer) and a result (error envelopes are never acked).
+   */
+  #askAck(
+    cache: ReplyCache,
+    id: string,
+    method: string,
+    ctrlUuid: string | undefined,
+    response: RpcResponse,
+    afterTrying: boolean,
+  ): RpcResponse {
+    if (!('result' in response) || ctrlUuid === undefined) return response;
+    const mode = this.#ackMode(method);
+    if (mode === 'discard') return response;
+    if (mode === 'ifProvisional') {
+      const entry = cache.get(id);
+      const provisional = afterTrying || (entry?.state === 'eval' && entry.pendingSent > 0);
+      if (!provisional) return response;
+    }
+    const result: Record<string, unknown> = { ...response.result, [ACK_REQUIRED_FIELD]: true };
+    if (this.#ackSubject !== undefined) result[ACK_TO_FIELD] = this.#ackSubject;
+    return resultResponse(id, result);
+  }
+
+  /**
+   * `rpc.progress {id, status}` to the ctrl subject, counted against `sentPendingLimit` (Megaco pending
+   * timer / `{pending, Data}`); past the limit the request is aborted with `PENDING_LIMIT`. Returns
+   * false when nothing was sent.
+   */
+  #sendProgress(cache: ReplyCache, id: string, ctrlUuid: string, status: number): boolean {
+    const entry = cache.get(id);
+    if (entry?.state !== 'eval') return false;
+    entry.pendingSent += 1;
+    const limit = this.#reliability?.sentPendingLimit ?? DEFAULT_PENDING_LIMIT;
+    if (entry.pendingSent > limit) {
+      this.#progress?.stop(id);
+      cache.abort(id);
+      this.#logger.warn({ id, method: entry.method, limit }, 'rpc: pending limit passed; request aborted');
+      const error = errorResponse(id, {
+        code: PENDING_LIMIT_CODE,
+        message: `PENDING_LIMIT: more than ${limit} provisional answers while the request was worked on`,
+      });
+      this.#publishToCtrl(ctrlUuid, id, encode(error));
+      try {
+        this.#reliability?.onAbort?.({ id, method: entry.method });
+      } catch (err) {
+        this.#logger.error({ err, id, method: entry.method }, 'rpc: onAbort threw');
+      }
+      return false;
+    }
+    this.#publishToCtrl(ctrlUuid, id, encode(request(PROGRESS_METHOD, { id, status })));
+    return true;
+  }
+
+  /** `rpc.ack`: applies the valid ranges (case 20); bad ranges, early and unknown ids are logged. */
+  #onAck(cache: ReplyCache, params: Record<string, unknown>, subject: string): void {
+    const ack = parseAck(params);
+    if ('problem' in ack) {
+      this.#logger.warn({ subject, problem: ack.problem }, 'rpc: invalid ack ignored');
+      return;
+    }
+    for (const rejected of ack.rejected)
+      this.#logger.warn({ subject, range: rejected }, 'rpc: ack range rejected (protocol violation)');
+    const outcome = applyAck(ack, cache, this.#acks);
+    if (outcome.early > 0)
+      this.#logger.warn({ subject, early: outcome.early }, 'rpc: ack before the reply discarded');
+    if (outcome.unknown > 0)
+      this.#logger.debug({ subject, unknown: outcome.unknown }, 'rpc: ack for unknown ids');
+  }
+
+  /** Replies waiting for an ack (reliability on). */
+  get awaitingAck(): number {
+    return this.#acks?.size ?? 0;
+  }
+
+  /**
+   * Megaco `cancel` on the responder side: every reply waiting for an ack is reported to `onAck` with
+   * `error: 'cancelled'` and its resend timer stops (the cached answers stay for duplicates). Returns how
+   * many.
+   */
+  cancelAll(): number {
+    return this.#acks?.cancelAll() ?? 0;
+  }
+
+  /** A provisional `{code: 100, message: 'Trying'}` answer to `req`, encoded. */
+  #tryingBytes(req: RpcRequest & { id: string }): Uint8Array {
+    const trying = this.#result(Code.Trying, 'Trying');
+    if (typeof req.params?.uuid === 'string') trying.uuid = req.params.uuid;
+    return encode(resultResponse(req.id, trying));
   }
 
   /** A duplicate (a resend with the same id): Megaco `prepare_request` on an existing reply record. */
@@ -286,7 +517,12 @@ export class RpcServer {
    * @param onFinal where the final answer of an `expect_100_trying` request goes (default: the ctrl
    *   subject); the reliable path uses it to cache that answer.
    */
-  async #call(req: RpcRequest, msg: BusMsg, onFinal?: (response: RpcResponse) => void): Promise<Immediate> {
+  async #call(
+    req: RpcRequest,
+    msg: BusMsg,
+    onFinal?: (response: RpcResponse | undefined) => void,
+    extra?: Pick<RpcContext, 'accepted'>,
+  ): Promise<Immediate> {
     const { id, method } = req;
     const rawParams = req.params ?? {};
     const handler: MethodHandler | undefined = Object.hasOwn(this.#options.handlers, method)
@@ -324,7 +560,14 @@ export class RpcServer {
       params = checked.params;
     }
     const ctrlUuid = ctrlUuidOf(params);
-    const ctx: RpcContext = { id, method, ctrlUuid, subject: msg.subject, signal: this.#abort.signal };
+    const ctx: RpcContext = {
+      id,
+      method,
+      ctrlUuid,
+      subject: msg.subject,
+      signal: this.#abort.signal,
+      accepted: extra?.accepted ?? (() => false),
+    };
 
     const wantsTrying =
       this.#trying(method, params) &&
@@ -336,9 +579,9 @@ export class RpcServer {
       // Provisional answer now; the final response goes to the controller's subject when the handler ends.
       this.#track(
         this.#run(handler, params, ctx).then((result) => {
-          const final = resultResponse(id, result);
+          const final = result === IGNORE ? undefined : resultResponse(id, result);
           if (onFinal) onFinal(final);
-          else this.#sendToCtrl(ctrlUuid, final);
+          else if (final) this.#sendToCtrl(ctrlUuid, final);
         }),
       );
       const trying = this.#result(Code.Trying, 'Trying');
@@ -346,7 +589,7 @@ export class RpcServer {
       return resultResponse(id, trying);
     }
     const result = await this.#run(handler, params, ctx);
-    if (id === undefined) return undefined;
+    if (id === undefined || result === IGNORE) return undefined;
     return resultResponse(id, result);
   }
 
@@ -355,9 +598,14 @@ export class RpcServer {
     handler: MethodHandler,
     params: Record<string, unknown>,
     ctx: RpcContext,
-  ): Promise<ResultObject> {
+  ): Promise<ResultObject | typeof IGNORE> {
     try {
       const result = await handler(params, ctx);
+      if (result === IGNORE) {
+        // Case 18: the handler chose not to answer (Megaco ignore_trans_request).
+        this.#logger.debug({ method: ctx.method, id: ctx.id }, 'rpc: handler ignored the request');
+        return IGNORE;
+      }
       if (typeof result !== 'object' || result === null || typeof result.code !== 'number') {
         this.#logger.error(
           { method: ctx.method, id: ctx.id, result },
@@ -424,8 +672,12 @@ export class RpcServer {
       this.#logger.warn({ err, ctrlUuid, id }, 'rpc: bad ctrl_uuid; answer dropped');
       return;
     }
+    // An answer above the payload limit goes as segments (inbox replies are never segmented).
+    if (id !== null && this.#segmenter?.send(subject, id, bytes)) return;
     try {
-      this.#bus.publish(subject, bytes);
+      // With a transaction sender, what it stores for that subject rides along with this answer.
+      if (this.#sender) this.#sender.reply(subject, bytes);
+      else this.#bus.publish(subject, bytes);
     } catch (err) {
       this.#logger.warn({ err, subject, id }, 'rpc: could not send the answer');
     }

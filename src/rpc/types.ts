@@ -4,6 +4,7 @@
  */
 import type { RpcResponse } from '../protocol/envelope.js';
 import type { Logger } from '../protocol/logger.js';
+import type { IGNORE } from './ignore.js';
 import type { OriginatorReliability, ResponderReliability } from './reliability.js';
 
 /** What a method handler on the server (node) side returns: the XCC `result` object. */
@@ -19,13 +20,25 @@ export interface RpcContext {
   readonly subject: string;
   /** Aborted when the server stops. */
   readonly signal: AbortSignal;
+  /**
+   * Sends a provisional `rpc.progress {id, status: 202}` (accepted, result later) at once; the originator
+   * moves to its long timer. Only in reliable mode for a request with an id and a `ctrl_uuid`; returns
+   * false (nothing sent) otherwise, or when the pending limit is passed.
+   */
+  readonly accepted?: () => boolean;
 }
 
 /**
  * A method handler. Params have already been validated against the method's schema by the server.
  * Throwing is an internal error (-32603 is NOT used: the server answers `result.code` 500 and logs).
  */
-export type MethodHandler = (params: Record<string, unknown>, ctx: RpcContext) => Promise<ResultObject>;
+export type MethodHandler = (
+  params: Record<string, unknown>,
+  ctx: RpcContext,
+) => Promise<ResultObject | typeof IGNORE>;
+
+/** Why a response reached `onUnexpected` (absent: unknown or already settled id). */
+export type UnexpectedReason = 'UNKNOWN_ID' | 'WRONG_PEER';
 
 export interface RpcServerOptions {
   /** Subjects to serve, e.g. `[{subject: 'cn.xswitch.node', queue: 'xnode'}, {subject: 'cn.xswitch.node.<uuid>'}]`. */
@@ -95,7 +108,7 @@ export interface RpcClientOptions {
    * the late answer of a Dial that timed out, so the caller can hang the created leg up.
    * Default: a `logger.warn` line.
    */
-  onUnexpected?: (response: RpcResponse) => void;
+  onUnexpected?: (response: RpcResponse, info?: { reason: UnexpectedReason }) => void;
   /** Timeout of a call without `timeoutMs` (default 5000 ms). */
   defaultTimeoutMs?: number;
   /** Id source (default `createIdGenerator()`; replaced by transaction ids when `reliability` is set). */

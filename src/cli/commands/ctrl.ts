@@ -28,6 +28,8 @@ export interface CtrlOptions extends NatsFlags {
   set?: Record<string, string>;
   /** Heartbeat on the status subject and take over calls orphaned by other controllers. */
   liveness?: boolean;
+  /** Seed-004 transaction layer: transaction ids, resends, provisional answers (docs/reliability.md). */
+  reliable?: boolean;
 }
 
 export function registerCtrl(program: Command, run: RunAction, globals: () => GlobalFlags): void {
@@ -47,6 +49,10 @@ export function registerCtrl(program: Command, run: RunAction, globals: () => Gl
       .option(
         '--liveness',
         'heartbeat, and take over calls of controllers that die (nodes need --ctrl-liveness)',
+      )
+      .option(
+        '--reliable',
+        'resend unanswered requests with the same transaction id (nodes need --reliable)',
       ),
   ).action(async (flowModule: string, opts: CtrlOptions) => {
     await run((io) => runCtrl(flowModule, opts, io, globals()));
@@ -69,6 +75,7 @@ export async function runCtrl(
     ...(opts.ctrlUuid === undefined ? {} : { ctrlUuid: opts.ctrlUuid }),
     subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
     liveness: opts.liveness === true,
+    reliability: opts.reliable === true,
     logger,
   });
   const ctx: FlowContext = { controller, logger, options: { ...opts.set } };

@@ -8,13 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { DurableStreamError, ensureCdrStream, KvClaimStore, type NatsBus } from '../../bus/index.js';
 import { RealClock } from '../../clock/index.js';
 import type { DestinationBehaviour } from '../../node/media.js';
 import { XNode } from '../../node/index.js';
 import { SimMedia } from '../../node/sim/index.js';
+import { subjects } from '../../protocol/index.js';
+import { DEFAULT_CLAIM_MAX_RUN_MS, DEFAULT_REPLY_CACHE_TTL_MS } from '../../rpc/index.js';
 import { loadDirectory } from '../config-file.js';
 import { DEMO_CALLERS, DEMO_DEST_NUMBER, DEMO_DIRECTORY } from '../demo/callers.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, oneLine } from '../errors.js';
 import { type CliIo, untilAborted } from '../io.js';
 import { createLogger } from '../logger.js';
 import { addNatsFlags, connectNats, type NatsFlags } from '../nats.js';
@@ -33,6 +36,14 @@ export interface NodeOptions extends NatsFlags {
   grace: number;
   /** Re-announce the calls of controllers that stop heartbeating (docs/protocol.md, "Controller liveness"). */
   ctrlLiveness?: boolean;
+  /** Seed-004 reply cache: resends answered from it, never executed twice (docs/reliability.md). */
+  reliable?: boolean;
+  /** Event.NodeUpdate interval in ms (the liveness signal controllers expire nodes by). Default 20 000. */
+  heartbeatMs?: number;
+  /** JetStream stream to create (or update) so it stores every Event.CDR this node publishes. */
+  cdrStream?: string;
+  /** JetStream KV bucket shared by the nodes of the queue group: a resend never runs on two nodes. */
+  claimBucket?: string;
 }
 
 export function registerNode(program: Command, run: RunAction, globals: () => GlobalFlags): void {
@@ -49,6 +60,18 @@ export function registerNode(program: Command, run: RunAction, globals: () => Gl
       .option(
         '--ctrl-liveness',
         're-announce calls of controllers that stop heartbeating, for a peer to take over',
+      )
+      .option('--reliable', 'answer resent requests from a reply cache instead of running them again')
+      .option(
+        '--claim-bucket <name>',
+        'share claims in this JetStream KV bucket so a resend landing on another node is not run twice (implies --reliable)',
+        subjectToken,
+      )
+      .option('--heartbeat-ms <ms>', 'Event.NodeUpdate interval (default 20000)', positiveInt)
+      .option(
+        '--cdr-stream <name>',
+        'make sure this JetStream stream stores the Event.CDR records (for xcc cdr listen --durable)',
+        subjectToken,
       )
       .option(
         '--grace <seconds>',
@@ -67,6 +90,20 @@ export async function runNode(opts: NodeOptions, io: CliIo, globals: GlobalFlags
     opts.directory === undefined ? { ...DEMO_DIRECTORY } : await loadDirectory(opts.directory);
   const nodeUuid = opts.nodeUuid ?? randomUUID();
   const bus = await connectNats(opts, `xcc-node-${nodeUuid}`, logger);
+  let claims: KvClaimStore | undefined;
+  if (opts.claimBucket !== undefined) {
+    try {
+      claims = await KvClaimStore.onBus(bus, {
+        bucket: opts.claimBucket,
+        // what the node's claims need: the reply cache TTL plus the longest run (both defaults here)
+        minTtlMs: DEFAULT_REPLY_CACHE_TTL_MS + DEFAULT_CLAIM_MAX_RUN_MS,
+      });
+    } catch (err) {
+      io.err(`xcc node: --claim-bucket ${opts.claimBucket}: ${oneLine(err)}`);
+      await bus.drain().catch(() => bus.close());
+      return ExitCode.Failed;
+    }
+  }
   const clock = new RealClock();
   const media = new SimMedia({
     clock,
@@ -92,9 +129,12 @@ export async function runNode(opts: NodeOptions, io: CliIo, globals: GlobalFlags
     ...(opts.name === undefined ? {} : { name: opts.name }),
     subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
     ctrlLiveness: opts.ctrlLiveness === true,
+    reliability: claims === undefined ? opts.reliable === true : { claims: { store: claims } },
+    ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }),
     logger,
   });
   try {
+    if (opts.cdrStream !== undefined) await ensureStream(bus, opts.cdrStream, opts.tenant, io);
     await node.start();
     io.out(`xcc node ${node.uuid} up on ${opts.nats} (simulated media; Ctrl-C to stop)`);
     const lost = await Promise.race([untilAborted(io.stop).then(() => false), bus.closed.then(() => true)]);
@@ -113,5 +153,26 @@ export async function runNode(opts: NodeOptions, io: CliIo, globals: GlobalFlags
     return ExitCode.OK;
   } finally {
     await bus.drain().catch(() => bus.close());
+  }
+}
+
+/**
+ * `--cdr-stream`: the stream that keeps Event.CDR for durable listeners. Without JetStream the node
+ * still runs (records go out as core publishes, as always) and says so on stderr.
+ */
+async function ensureStream(
+  bus: NatsBus,
+  name: string,
+  tenant: string | undefined,
+  io: CliIo,
+): Promise<void> {
+  const cdr = subjects(tenant === undefined ? {} : { tenant }).cdr;
+  try {
+    const state = await ensureCdrStream(bus, { name, subjects: [cdr] });
+    const what = state.created ? 'created' : state.updated ? 'updated' : 'ready';
+    io.err(`xcc node: JetStream stream ${name} ${what}: it stores ${cdr} (${state.messages} records now)`);
+  } catch (err) {
+    if (!(err instanceof DurableStreamError)) throw err;
+    io.err(`xcc node: --cdr-stream ${name}: ${oneLine(err)}; call records go out without being stored`);
   }
 }
