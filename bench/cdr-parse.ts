@@ -20,7 +20,7 @@ import {
   Router,
   syntheticChannelEvent,
 } from '../src/cdr/index.js';
-import { VirtualClock } from '../src/clock/index.js';
+import { type Clock, sleepOn, type Timer, VirtualClock } from '../src/clock/index.js';
 
 export interface CdrParseBenchOptions {
   /** Events per round (default 100 000). */
@@ -56,6 +56,79 @@ export interface CdrParseBenchResult {
   pipelineStories: number;
   /** eslPlainPipeline ÷ baseline. */
   pipelineRatioToBaseline: number;
+  /**
+   * The same pipeline with the clock standing still, so no call is finalised before the end of the
+   * round and the router holds every call of the round at once (the previous bench's shape).
+   */
+  eslPlainPipelineAllOpenEventsPerSec: number;
+  /** Most calls open at once in the clock-following pipeline (router stats, sampled per chunk). */
+  pipelinePeakOpenCalls: number;
+}
+
+interface StepTimer {
+  at: number;
+  every: number | undefined;
+  fn: () => void;
+  live: boolean;
+}
+
+/**
+ * A synchronous clock for the pipeline bench: it follows event time (the bench sets it after each
+ * chunk) and fires due timers at once. The router holds one or two timers, so a list is enough.
+ */
+export class StepClock implements Clock {
+  #now: number;
+  #timers: StepTimer[] = [];
+
+  constructor(startMs = 0) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  get pending(): number {
+    return this.#timers.length;
+  }
+
+  setTimeout(fn: () => void, ms: number): Timer {
+    return this.#add(fn, ms, undefined);
+  }
+
+  setInterval(fn: () => void, ms: number): Timer {
+    return this.#add(fn, ms, Math.max(1, ms));
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, ms, signal);
+  }
+
+  /** Moves to `ms` (never back), firing what falls due in time order. */
+  advanceTo(ms: number): void {
+    for (;;) {
+      let next: StepTimer | undefined;
+      for (const t of this.#timers) if (t.at <= ms && (next === undefined || t.at < next.at)) next = t;
+      if (next === undefined) break;
+      this.#now = Math.max(this.#now, next.at);
+      if (next.every === undefined) this.#remove(next);
+      else next.at += next.every;
+      next.fn();
+    }
+    this.#now = Math.max(this.#now, ms);
+  }
+
+  #add(fn: () => void, ms: number, every: number | undefined): Timer {
+    const timer = { at: this.#now + Math.max(0, ms), every, fn, live: true };
+    this.#timers.push(timer);
+    return { cancel: () => this.#remove(timer) };
+  }
+
+  #remove(timer: StepTimer): void {
+    if (!timer.live) return;
+    timer.live = false;
+    this.#timers.splice(this.#timers.indexOf(timer), 1);
+  }
 }
 
 /** Headers a router looks at besides the four derived fields. */
@@ -117,14 +190,22 @@ function parseFrames(chunks: Uint8Array[], onEvent: (ev: SwitchEvent) => void): 
 }
 
 /**
- * One pipeline round: parse, route and build stories; returns the number of stories. Calls of the
- * synthetic stream end within 8 ms of event time, so the reorder window and quiet period release them
- * as the stream goes on; `finalizeAll` ends the rest.
+ * One pipeline round: parse, route and build stories; returns the number of stories and the most
+ * calls open at once. With `followEventTime` the clock follows the events' timestamps after each
+ * chunk (as a live stream's wall clock would), so each call is finalised by the router's quiet
+ * period (30 s) once it ended; otherwise the clock stands still and `finalizeAll` ends every call.
  */
-function pipeline(chunks: Uint8Array[], expectedEvents: number): number {
-  const clock = new VirtualClock();
+function pipeline(
+  chunks: Uint8Array[],
+  expectedEvents: number,
+  followEventTime: boolean,
+): { stories: number; peakOpen: number } {
+  // The synthetic stream's first event is at 2026-01-01T00:00:00Z (its default base).
+  const clock = followEventTime ? new StepClock(Date.UTC(2026, 0, 1)) : new VirtualClock();
   const extractors = defaultExtractors();
   let stories = 0;
+  let peakOpen = 0;
+  let newestMs = 0;
   const router = new Router({
     clock,
     onReady: (call) => {
@@ -133,12 +214,28 @@ function pipeline(chunks: Uint8Array[], expectedEvents: number): number {
       stories++;
     },
   });
-  const n = parseFrames(chunks, (ev) => router.ingest(ev));
+  const parser = new EslParser();
+  let n = 0;
+  for (const chunk of chunks) {
+    for (const frame of parser.push(chunk)) {
+      if (frame.kind !== 'event') continue;
+      const ev = frame.event;
+      router.ingest(ev);
+      n++;
+      const ts = ev.timestamp;
+      if (ts !== undefined && ts / 1000 > newestMs) newestMs = ts / 1000;
+    }
+    if (clock instanceof StepClock) {
+      clock.advanceTo(newestMs);
+      peakOpen = Math.max(peakOpen, router.stats.openCalls);
+    }
+  }
   if (n !== expectedEvents) throw new Error(`parsed ${n} events, expected ${expectedEvents}`);
+  if (!followEventTime) peakOpen = router.stats.openCalls;
   router.finalizeAll();
   router.close();
   if (clock.pending !== 0) throw new Error(`pipeline left ${clock.pending} timers`);
-  return stories;
+  return { stories, peakOpen };
 }
 
 export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBenchResult {
@@ -160,6 +257,7 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     if (n !== events) throw new Error(`parsed ${n} events, expected ${events}`);
   };
   let pipelineStories = 0;
+  let pipelinePeakOpenCalls = 0;
   const rate = measure(rounds, events, {
     plain: () =>
       check(
@@ -170,7 +268,12 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     plainRouted: () => check(parseFrames(plainChunks, route)),
     jsonRouted: () => check(parseFrames(jsonChunks, route)),
     pipeline: () => {
-      pipelineStories = pipeline(plainChunks, events);
+      const run = pipeline(plainChunks, events, true);
+      pipelineStories = run.stories;
+      pipelinePeakOpenCalls = run.peakOpen;
+    },
+    pipelineAllOpen: () => {
+      sink += pipeline(plainChunks, events, false).stories;
     },
     baseline: () => {
       for (const text of jsonTexts)
@@ -193,6 +296,8 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     eslPlainPipelineEventsPerSec: rate.pipeline ?? 0,
     pipelineStories,
     pipelineRatioToBaseline: Math.round(((rate.pipeline ?? 0) / baseline) * 100) / 100,
+    eslPlainPipelineAllOpenEventsPerSec: rate.pipelineAllOpen ?? 0,
+    pipelinePeakOpenCalls,
   };
 }
 

@@ -14,34 +14,12 @@ import { encodeEslFrame, encodeEventPlain, encodeEventPlainFrame, type HeaderMap
 import { decodeStory, SqliteStore } from '../src/cdr/store/index.js';
 import { makeStory, T0 } from '../src/cdr/store/test-support.js';
 import type { CallStory } from '../src/cdr/story.js';
-import type { CliIo } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
 import { startNatsServer } from './support/nats-server.js';
+import { fakeIo, xcc } from './support/cli-io.js';
+import { until } from './support/poll.js';
 
 const S = 1_000_000;
-
-/** A CliIo that records lines; `stop()` plays Ctrl-C. */
-function fakeIo(): CliIo & { stdout: string[]; stderr: string[]; stop$: AbortController } {
-  const stop = new AbortController();
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    out: (line) => stdout.push(line),
-    err: (line) => stderr.push(line),
-    env: { XCC_LOG_LEVEL: 'error' },
-    stop: stop.signal,
-    force: new AbortController().signal,
-    stdout,
-    stderr,
-    stop$: stop,
-  };
-}
-
-async function xcc(...args: string[]): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
-  const io = fakeIo();
-  const code = await main(['node', 'xcc', ...args], io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
 
 let dir: string;
 let db: string;
@@ -356,14 +334,6 @@ async function fakeEslServer(
 }
 
 /** Polls (real time: this is about sockets) until `check` holds; fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('xcc cdr listen', () => {
   it('--esl: logs in, reads events live, prints and saves each story; Ctrl-C ends with exit 0', async () => {
     const esl = await fakeEslServer('ClueCon', callEvents(Date.now() * 1000));
@@ -387,7 +357,7 @@ describe('xcc cdr listen', () => {
       io,
     );
     try {
-      await until(() => io.stdout.length > 0, 'a story on stdout');
+      await until('a story on stdout', () => io.stdout.length > 0);
       expectTheCall(JSON.parse(io.stdout[0]!) as CallStory);
       expect(esl.commands).toEqual(['auth ClueCon', 'event plain ALL']);
     } finally {
@@ -422,7 +392,7 @@ describe('xcc cdr listen', () => {
       io,
     );
     try {
-      await until(() => io.stderr.some((l) => l.includes('reading XCC events')), 'the listener');
+      await until('the listener', () => io.stderr.some((l) => l.includes('reading XCC events')));
       await bus.flush();
       const node = 'node-1';
       const uuid = '11111111-2222-4333-8444-555555555555';
@@ -449,7 +419,7 @@ describe('xcc cdr listen', () => {
         state: 'DESTROY',
         cause: 'NORMAL_CLEARING',
       });
-      await until(() => published.length > 0 && io.stdout.length > 0, 'a published story');
+      await until('a published story', () => published.length > 0 && io.stdout.length > 0);
       const printed = JSON.parse(io.stdout[0]!) as CallStory;
       expect(printed.id).toBe(uuid);
       expect(printed.from).toBe('tel:+15557770000');

@@ -30,7 +30,7 @@ export interface StoryEngineOptions {
   directory?: Directory;
   /** Pattern plug-ins. Default `defaultExtractors()`. */
   extractors?: Extractor[];
-  /** Router tuning (reorder window, quiet period, idle timeout, de-duplication memory). */
+  /** Router tuning (reorder window, quiet period, idle timeout, de-duplication memory, caps, headers). */
   router?: Omit<RouterOptions, 'clock' | 'onReady'>;
   /** Called when building or enriching one story throws (the story is skipped, the engine goes on). */
   onError?: (error: unknown, storyId: string) => void;
@@ -59,8 +59,13 @@ export class StoryEngine {
         : new CachingDirectory(options.directory, { clock: options.clock });
     this.#onStory = options.onStory;
     this.#onError = options.onError ?? (() => undefined);
+    const headers = [
+      ...(options.router?.headers ?? []),
+      ...this.#extractors.flatMap((ex) => ex.headers ?? []),
+    ];
     this.#router = new Router({
       ...options.router,
+      headers,
       clock: options.clock,
       onReady: (call) => this.#ready(call),
     });
@@ -135,28 +140,36 @@ export async function storiesFromEvents(
   return stories;
 }
 
-/** Legs whose bridge partner an event changes: `[a, b]` to join, `[a]` to part. */
-function bridgeOf(ev: SwitchEvent, uuid: string | undefined): { join?: [string, string]; part?: string[] } {
+/** What a bridge change does to the partner bookkeeping of {@link buildStory}. */
+interface BridgeOps {
+  join(a: string, b: string, at: Micros): void;
+  part(x: string, at: Micros): void;
+}
+
+/** Applies the bridge partner change an event states: joins `a` and `b`, or parts legs. */
+function applyBridge(ev: SwitchEvent, uuid: string | undefined, at: Micros, ops: BridgeOps): void {
   switch (ev.name) {
     case 'CHANNEL_BRIDGE': {
       const a = ev.get('Bridge-A-Unique-ID') ?? uuid;
       const b = ev.get('Bridge-B-Unique-ID') ?? ev.get('Other-Leg-Unique-ID');
-      return a !== undefined && b !== undefined && a !== b ? { join: [a, b] } : {};
+      if (a !== undefined && b !== undefined && a !== b) ops.join(a, b, at);
+      return;
     }
     case 'CHANNEL_UNBRIDGE': {
       const a = ev.get('Bridge-A-Unique-ID') ?? uuid;
       const b = ev.get('Bridge-B-Unique-ID') ?? ev.get('Other-Leg-Unique-ID');
-      return { part: [a, b].filter((x): x is string => x !== undefined) };
+      if (a !== undefined) ops.part(a, at);
+      if (b !== undefined) ops.part(b, at);
+      return;
     }
     case 'callcenter::info': {
       const member = ev.get('CC-Member-Session-UUID');
-      if (member === undefined || uuid === undefined || member === uuid) return {};
-      const action = ev.get('CC-Action');
-      if (action === 'bridge-agent-start') return { join: [member, uuid] };
-      return {};
+      if (member === undefined || uuid === undefined || member === uuid) return;
+      if (ev.get('CC-Action') === 'bridge-agent-start') ops.join(member, uuid, at);
+      return;
     }
     default:
-      return uuid !== undefined && END_EVENTS.has(ev.name) ? { part: [uuid] } : {};
+      if (uuid !== undefined && END_EVENTS.has(ev.name)) ops.part(uuid, at);
   }
 }
 
@@ -192,6 +205,7 @@ export function buildStory(
     notify({ leg: a, before: ctx.lastPartner.get(a), after: b, at });
     notify({ leg: b, before: ctx.lastPartner.get(b), after: a, at });
   };
+  const ops: BridgeOps = { join, part };
 
   const events = call.events;
   for (let i = 0; i < events.length; i++) {
@@ -209,9 +223,7 @@ export function buildStory(
         if (leg.answeredAt !== undefined && leg.answeredAt < from) leg.answeredAt = from;
       }
     }
-    const change = bridgeOf(ev, uuid);
-    if (change.join !== undefined) join(change.join[0], change.join[1], at);
-    for (const x of change.part ?? []) part(x, at);
+    applyBridge(ev, uuid, at, ops);
     // A lost CHANNEL_BRIDGE: a B-leg answering for the leg that originated it is bridged to it.
     if (ev.name === 'CHANNEL_ANSWER' && uuid !== undefined) {
       const origin = ctx.legs.get(uuid)?.originator;
@@ -258,6 +270,7 @@ export function buildStory(
     'unknown';
 
   const legs: StoryLeg[] = [];
+  const legParties: LegParty[] = [];
   for (const [uuid, entry] of call.legs) {
     const facts = ctx.leg(uuid);
     const leg: StoryLeg = {
@@ -266,6 +279,12 @@ export function buildStory(
       createdAt: facts.createdAt ?? facts.firstTs ?? startedAt,
     };
     const device = ctx.deviceParty(uuid);
+    // The same call again returns the same id and changes nothing: billing reuses it.
+    legParties.push({
+      party: device,
+      anchor: uuid === anchorUuid,
+      billS: secondsBetween(facts.answeredAt, facts.endedAt),
+    });
     if (facts.direction === 'outbound') {
       if (device !== undefined) leg.to = device;
     } else if (device !== undefined) {
@@ -317,7 +336,7 @@ export function buildStory(
   story.disposition = dispositionOf(story, ctx, anchorUuid);
   // Kinds and billing need kinds: guessed now, replaced by enrichment when a directory knows better.
   finishWithKinds(story);
-  legKinds.set(story, collectLegParties(ctx, call, anchorUuid));
+  legKinds.set(story, legParties);
   return story;
 }
 
@@ -359,19 +378,6 @@ interface LegParty {
   billS: number;
 }
 const legKinds = new WeakMap<CallStory, LegParty[]>();
-
-function collectLegParties(ctx: StoryContext, call: ReadyCall, anchorUuid: string): LegParty[] {
-  const out: LegParty[] = [];
-  for (const uuid of call.legs.keys()) {
-    const leg = ctx.leg(uuid);
-    out.push({
-      party: ctx.deviceParty(uuid),
-      anchor: uuid === anchorUuid,
-      billS: secondsBetween(leg.answeredAt, leg.endedAt),
-    });
-  }
-  return out;
-}
 
 /** Guess of a number's kind when no directory says: short numbers are extensions. */
 export function guessKind(party: Party): PartyKind {

@@ -4,7 +4,7 @@
  * listening: drop open calls without finalising them).
  */
 import type { Clock } from '../clock/index.js';
-import type { SwitchEvent } from '../cdr/index.js';
+import type { Directory, SwitchEvent } from '../cdr/index.js';
 import { StoryEngine } from '../cdr/engine.js';
 import type { CallStory } from '../cdr/story.js';
 
@@ -17,6 +17,8 @@ export interface StartStoryEngineOptions {
   onError?: (error: unknown, storyId: string) => void;
   /** Quiet time after a call's last leg ended before its story is final, ms (engine default 30 000). */
   finalizeAfterMs?: number;
+  /** Enrichment (`--directory FILE`): person, department and kind of numbers and logins. */
+  directory?: Directory;
 }
 
 /** A running engine as the CLI uses it. */
@@ -36,6 +38,7 @@ export function startStoryEngine(options: StartStoryEngineOptions): EngineHandle
     onStory: options.onStory,
     ...(options.onError === undefined ? {} : { onError: options.onError }),
     ...(options.finalizeAfterMs === undefined ? {} : { router: { quietMs: options.finalizeAfterMs } }),
+    ...(options.directory === undefined ? {} : { directory: options.directory }),
   });
   let closed = false;
   return {

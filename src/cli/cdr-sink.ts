@@ -15,6 +15,11 @@ export interface StorySinkOptions {
   print?: boolean;
   store?: Store;
   publisher?: StoryPublisher;
+  /**
+   * Called after each story was handled: `stored` is false when the store write failed (a publish
+   * failure does not count). `xcc cdr listen --durable` acks the story's records here.
+   */
+  onHandled?: (story: CallStory, stored: boolean) => void;
 }
 
 /** Counts of what the sink did. */
@@ -49,11 +54,13 @@ export class StorySink {
   async #handle(story: CallStory): Promise<void> {
     const { io, store, publisher } = this.#options;
     if (this.#options.print ?? true) io.out(JSON.stringify(story));
+    let stored = true;
     if (store !== undefined) {
       try {
         await store.save(story);
         this.stats.saved++;
       } catch (err) {
+        stored = false;
         this.stats.failures++;
         io.err(`xcc cdr: story ${story.id} not saved: ${oneLine(err)}`);
       }
@@ -66,6 +73,11 @@ export class StorySink {
         this.stats.failures++;
         io.err(`xcc cdr: story ${story.id} not published: ${oneLine(err)}`);
       }
+    }
+    try {
+      this.#options.onHandled?.(story, stored);
+    } catch (err) {
+      io.err(`xcc cdr: story ${story.id}: completion callback failed: ${oneLine(err)}`);
     }
   }
 }

@@ -50,8 +50,19 @@ const STATES = new Set<string>([
 /** Turns bus messages into switch events; keeps a per-converter sequence. */
 export class XccEventConverter {
   #sequence = 0;
+  readonly #cdrAlone: boolean;
   /** Messages that were not XCC channel/CDR events (counted, not fatal). */
   ignored = 0;
+
+  /**
+   * @param options.cdrAlone the engine sees `Event.CDR` only (`xcc cdr listen --durable`): each CDR
+   *   also states its leg's created/answered/hangup times (from `start_stamp`/`answer_stamp`/
+   *   `end_stamp`, 1 s precision) and its bridge peer (`peer_uuid` as Other-Leg-Unique-ID), which
+   *   `Event.Channel` tells otherwise.
+   */
+  constructor(options: { cdrAlone?: boolean } = {}) {
+    this.#cdrAlone = options.cdrAlone ?? false;
+  }
 
   /**
    * The switch event for one bus message, or undefined when the message is not an
@@ -109,6 +120,13 @@ export class XccEventConverter {
       put(headers, 'Hangup-Cause', vars.hangup_cause);
       put(headers, 'Caller-Caller-ID-Number', vars.caller_id_number);
       put(headers, 'Caller-Destination-Number', vars.destination_number);
+      if (this.#cdrAlone) {
+        put(headers, 'Caller-Channel-Created-Time', stampMicros(vars.start_stamp));
+        put(headers, 'Caller-Channel-Answered-Time', stampMicros(vars.answer_stamp));
+        put(headers, 'Caller-Channel-Hangup-Time', stampMicros(vars.end_stamp));
+        put(headers, 'Call-Direction', vars.direction);
+        put(headers, 'Other-Leg-Unique-ID', vars.peer_uuid);
+      }
       return eventFromMap(headers);
     }
     return this.#ignore();
@@ -118,6 +136,13 @@ export class XccEventConverter {
     this.ignored++;
     return undefined;
   }
+}
+
+/** µs since the epoch of a CDR stamp (`YYYY-MM-DD HH:MM:SS`, UTC); undefined when empty or malformed. */
+function stampMicros(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value)) return undefined;
+  const ms = Date.parse(`${value.replace(' ', 'T')}Z`);
+  return Number.isFinite(ms) ? ms * 1000 : undefined;
 }
 
 function str(value: unknown): string | undefined {

@@ -15,6 +15,8 @@ const TABLE: { extractor: string; scenario: string; kind: SegmentKind }[] = [
   { extractor: 'queue-callcenter', scenario: '11-callcenter-abandoned.yaml', kind: 'queue_wait' },
   { extractor: 'queue-fifo', scenario: '14-fifo-abort.yaml', kind: 'queue_wait' },
   { extractor: 'hold', scenario: '15-hold.yaml', kind: 'hold' },
+  { extractor: 'park', scenario: 'park-retrieved.yaml', kind: 'park' },
+  { extractor: 'park', scenario: 'park-abandoned.yaml', kind: 'park' },
   { extractor: 'consult', scenario: '16-consult-no-transfer.yaml', kind: 'consult' },
   { extractor: 'transfer', scenario: '17-attended-transfer.yaml', kind: 'transfer' },
   { extractor: 'transfer', scenario: '18-blind-transfer.yaml', kind: 'transfer' },

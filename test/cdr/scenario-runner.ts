@@ -3,6 +3,11 @@
  * through the story engine on a virtual clock. Events are header maps read by the inputs' replay
  * reader; for brevity a scenario may write `t: <seconds>` instead of `Event-Date-Timestamp`, and may
  * leave out `Event-Sequence` (file order) and `Core-UUID`.
+ *
+ * Optional `late: {afterS, events}`: events delivered after the engine ran `afterS` seconds (default
+ * 60, beyond the 30 s quiet period) on its clock, i.e. after the stories of `events` were emitted — how
+ * a scenario shows a story reopened and emitted again with `version + 1`. Expected stories may name
+ * `version`; they are then matched by id and version.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +37,12 @@ export interface Scenario {
   toleranceS: number;
   /** Indices of events the drop property must keep (beyond the default essential ones). */
   keep: Set<number>;
+  /** Events delivered after the engine ran `afterS` seconds past the others (the properties leave them be). */
+  late?: { afterS: number; events: SwitchEvent[] };
 }
+
+/** Default clock time the runner lets pass after the events: beyond the engine's 30 s quiet period. */
+const SETTLE_MS = 60_000;
 
 /** Events whose loss the engine must absorb (their facts are repeated by other events). */
 const NON_ESSENTIAL = new Set([
@@ -66,16 +76,17 @@ export function loadScenario(file: string): Scenario {
   const text = readFileSync(file, 'utf8');
   const doc = parseYaml(text) as Record<string, unknown>;
   const raw = readEvents(text, 'yaml');
-  const events = raw.map((ev, i) => {
+  const normalise = (ev: SwitchEvent, sequence: number): SwitchEvent => {
     const headers = ev.headers();
     if (headers['Event-Date-Timestamp'] === undefined && headers.t !== undefined) {
       headers['Event-Date-Timestamp'] = String(BASE_US + Math.round(Number(headers.t) * 1e6));
     }
     delete headers.t;
-    headers['Event-Sequence'] ??= String(i + 1);
+    headers['Event-Sequence'] ??= String(sequence);
     headers['Core-UUID'] ??= 'scenario-core';
     return eventFromMap(headers);
-  });
+  };
+  const events = raw.map((ev, i) => normalise(ev, i + 1));
   const scenario: Scenario = {
     file,
     name: String(doc.name ?? file),
@@ -86,6 +97,16 @@ export function loadScenario(file: string): Scenario {
     keep: new Set((doc.keep as number[] | undefined) ?? []),
   };
   if (doc.directory !== undefined) scenario.directory = doc.directory as Record<string, DirectoryEntry>;
+  if (doc.late !== undefined) {
+    // Read as the replay reader reads events: every scalar a string (failsafe schema).
+    const late = (
+      parseYaml(text, { schema: 'failsafe' }) as { late: { afterS?: string; events?: unknown[] } }
+    ).late;
+    scenario.late = {
+      afterS: Number(late.afterS ?? SETTLE_MS / 1000),
+      events: (late.events ?? []).map((map, i) => normalise(eventFromMap(map), events.length + i + 1)),
+    };
+  }
   return scenario;
 }
 
@@ -117,12 +138,20 @@ export async function runEvents(
   for (const ev of events) engine.ingest(ev);
   engine.flush();
   // The quiet period finalises complete calls on the clock; what is left open is finalised at the end.
-  await clock.advance(60_000);
+  await clock.advance(scenario.late === undefined ? SETTLE_MS : scenario.late.afterS * 1000);
   await engine.idle();
+  if (scenario.late !== undefined) {
+    for (const ev of scenario.late.events) engine.ingest(ev);
+    engine.flush();
+    await clock.advance(SETTLE_MS);
+    await engine.idle();
+  }
   await engine.finalizeAll();
   await engine.close();
   if (clock.pending !== 0) throw new Error(`${clock.pending} timers left behind`);
-  return stories.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1));
+  return stories.sort(
+    (a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version - b.version),
+  );
 }
 
 /** Differences between a scenario's expectation and the stories (stories matched by id, else by order). */
@@ -134,9 +163,12 @@ export function check(scenario: Scenario, stories: CallStory[]): string[] {
     );
   }
   scenario.expect.forEach((exp, i) => {
-    const id = (exp as { id?: string }).id;
-    const actual = id === undefined ? stories[i] : stories.find((s) => s.id === id);
-    const label = `story[${id ?? i}]`;
+    const { id, version } = exp as { id?: string; version?: number };
+    const actual =
+      id === undefined
+        ? stories[i]
+        : stories.find((s) => s.id === id && (version === undefined || s.version === version));
+    const label = `story[${id ?? i}${version === undefined ? '' : ` v${version}`}]`;
     if (actual === undefined) {
       diffs.push(`${label}: missing`);
       return;

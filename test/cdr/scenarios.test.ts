@@ -51,6 +51,8 @@ describe('scenario files', () => {
       'fax',
       'conference',
       'hold',
+      'park',
+      'late-event',
       'garbage',
       'seed',
     ]) {

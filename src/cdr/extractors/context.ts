@@ -20,6 +20,13 @@ export interface PartnerChange {
 export interface Extractor {
   /** Short unique name (`ivr`, `queue-callcenter`, …). */
   readonly name: string;
+  /**
+   * Headers this extractor reads that the router does not keep by default (see `ROUTED_HEADERS`;
+   * names starting `CC-`, `FIFO-`, `VM-`, `Conference-`, `Member-`, `fax-`, `Valet-` are kept too).
+   * Events reach extractors as compact events holding only kept headers: `get` of any other name
+   * returns undefined.
+   */
+  readonly headers?: readonly string[];
   /** Called for every event of the call, in order, after the leg facts were updated. */
   observe?(ev: SwitchEvent, at: Micros, ctx: StoryContext): void;
   /** Called when a leg's bridge partner changes (before `observe` of the same event). */

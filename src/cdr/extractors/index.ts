@@ -11,6 +11,7 @@ import { faxExtractor } from './fax.js';
 import { forwardExtractor } from './forward.js';
 import { holdExtractor } from './hold.js';
 import { ivrExtractor } from './ivr.js';
+import { parkExtractor } from './park.js';
 import { pickupExtractor } from './pickup.js';
 import { callcenterExtractor } from './queue-callcenter.js';
 import { fifoExtractor } from './queue-fifo.js';
@@ -47,6 +48,7 @@ export function defaultExtractors(): Extractor[] {
     consultExtractor,
     transferExtractor,
     holdExtractor,
+    parkExtractor,
     talkExtractor,
     voicemailExtractor,
     faxExtractor,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeEslFrame, encodeEventJsonFrame, encodeEventPlain, encodeEventPlainFrame } from './encode.js';
 import type { EslFrame } from './esl-frame.js';
 import { EslParser } from './esl-parser.js';
+import type { SwitchEvent } from './switch-event.js';
 import { syntheticChannelEvent } from './synthetic.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -263,6 +264,31 @@ describe('EslParser rejects malformed input without losing the next good frame',
       const input = new Uint8Array([...junk, 10, ...bytes(GOOD)]);
       const frames = feedRandomSplits(input, round);
       expect(frames.filter((f) => !f.startsWith('error:')).at(-1)).toBe('reply:true:+OK good');
+    }
+  });
+});
+
+describe('EslParser event-plain events over the read buffer', () => {
+  it('keeps every event readable after later chunks (a buffer an event points into is never reused)', () => {
+    const headers = Array.from({ length: 300 }, (_, i) => syntheticChannelEvent(i));
+    const big = encodeEventPlainFrame({ 'Event-Name': 'MESSAGE', 'Unique-ID': 'big' }, 'x'.repeat(200_000));
+    const input = bytes(headers.map((h) => encodeEventPlainFrame(h)).join('') + big);
+    for (const seed of [1, 2, 3]) {
+      const random = prng(seed);
+      const parser = new EslParser();
+      const events: SwitchEvent[] = [];
+      for (let i = 0; i < input.length; ) {
+        const n = 1 + Math.floor(random() * (seed === 1 ? 40 : 9000));
+        for (const frame of parser.push(input.subarray(i, i + n)))
+          if (frame.kind === 'event') events.push(frame.event);
+        i += n;
+      }
+      expect(events).toHaveLength(headers.length + 1);
+      headers.forEach((h, i) => {
+        const ev = events[i]!;
+        for (const [name, value] of Object.entries(h)) expect(ev.get(name)).toBe(value);
+      });
+      expect(events[headers.length]?.body).toHaveLength(200_000);
     }
   });
 });

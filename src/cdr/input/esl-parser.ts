@@ -8,7 +8,7 @@
  */
 import type { EslFrame, EslHeaders } from './esl-frame.js';
 import { EslProtocolError, type EslProtocolProblem } from './errors.js';
-import { parseEventJson, parseEventPlain } from './switch-event.js';
+import { parseEventJson, parseEventPlain, parseEventPlainBytes, type ReadBuffer } from './switch-event.js';
 
 /** Parser limits. */
 export interface EslParserOptions {
@@ -24,6 +24,7 @@ const INITIAL_CAPACITY = 64 * 1024;
 /** After a large frame, a buffer bigger than this is dropped once empty so its memory is released. */
 const SHRINK_ABOVE = 1024 * 1024;
 const utf8 = new TextDecoder();
+const newBuffer = (size: number): ReadBuffer => Buffer.allocUnsafe(size) as ReadBuffer;
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const FRAME_STARTS = ['Content-Type:', 'Content-Length:'].map(ascii);
 const LENGTH_PREFIX = ascii('Content-Length: ');
@@ -52,7 +53,13 @@ interface PendingBody {
 export class EslParser {
   readonly #maxHeaderBytes: number;
   readonly #maxBodyBytes: number;
-  #buf = new Uint8Array(INITIAL_CAPACITY);
+  #buf = newBuffer(INITIAL_CAPACITY);
+  /**
+   * Events handed out point into `#buf` (event-plain events are read lazily from the frame bytes):
+   * from then on bytes before `#end` are never written again; new data goes after them, or into a
+   * new buffer.
+   */
+  #shared = false;
   /** First unconsumed byte, and end of the data, as indexes into `#buf`. */
   #start = 0;
   #end = 0;
@@ -107,20 +114,29 @@ export class EslParser {
   }
 
   #reset(): void {
+    if (this.#shared && this.#buf.length <= SHRINK_ABOVE) return; // go on appending after `#end`
     this.#base += this.#end;
     this.#start = 0;
     this.#end = 0;
-    if (this.#buf.length > SHRINK_ABOVE) this.#buf = new Uint8Array(INITIAL_CAPACITY);
+    if (this.#shared || this.#buf.length > SHRINK_ABOVE) {
+      this.#buf = newBuffer(INITIAL_CAPACITY);
+      this.#shared = false;
+    }
   }
 
   #append(chunk: Uint8Array): void {
     if (this.#end + chunk.length > this.#buf.length) {
       // Compact first; grow only if the live data plus the chunk still does not fit.
       const live = this.#end - this.#start;
-      if (live + chunk.length > this.#buf.length) {
-        const grown = new Uint8Array(Math.max(this.#buf.length * 2, live + chunk.length));
+      if (this.#shared || live + chunk.length > this.#buf.length) {
+        // A shared buffer is left to the events pointing into it: start a new one of the usual size.
+        const size = this.#shared
+          ? Math.max(INITIAL_CAPACITY, live + chunk.length)
+          : Math.max(this.#buf.length * 2, live + chunk.length);
+        const grown = newBuffer(size);
         grown.set(this.#buf.subarray(this.#start, this.#end));
         this.#buf = grown;
+        this.#shared = false;
       } else {
         this.#buf.copyWithin(0, this.#start, this.#end);
       }
@@ -286,6 +302,24 @@ export class EslParser {
 
   #takeBody(pending: PendingBody, out: EslFrame[]): boolean {
     if (this.#end - this.#start < pending.length) return false;
+    if (pending.contentType === 'text/event-plain') {
+      // No text for the event: it reads its headers from the frame bytes.
+      const start = this.#start;
+      this.#start += pending.length;
+      this.#pending = undefined;
+      this.#shared = true;
+      try {
+        const event = parseEventPlainBytes(this.#buf, start, start + pending.length);
+        out.push({ kind: 'event', format: 'plain', event });
+      } catch (err) {
+        if (!(err instanceof EslProtocolError)) throw err;
+        out.push({
+          kind: 'parse-error',
+          error: new EslProtocolError(err.problem, err.message, pending.offset),
+        });
+      }
+      return true;
+    }
     const body = utf8.decode(this.#buf.subarray(this.#start, this.#start + pending.length));
     this.#start += pending.length;
     this.#pending = undefined;

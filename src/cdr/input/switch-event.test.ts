@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEventJson, encodeEventPlain } from './encode.js';
 import { EslProtocolError } from './errors.js';
-import { eventFromMap, parseEventJson, parseEventPlain } from './switch-event.js';
+import {
+  compactEvent,
+  eventFromMap,
+  HeaderSelection,
+  parseEventJson,
+  parseEventPlain,
+  parseEventPlainBytes,
+  type ReadBuffer,
+  type SwitchEvent,
+} from './switch-event.js';
 import { syntheticChannelEvent } from './synthetic.js';
 
 /** The seed's CHANNEL_CALLSTATE event body (trimmed), as FreeSWITCH writes it. */
@@ -182,5 +191,91 @@ describe('SwitchEvent from header maps (event-json, NDJSON, YAML)', () => {
       'Content-Length': '2',
       _body: 'hi',
     });
+  });
+});
+
+describe('SwitchEvent over ESL frame bytes (what the ESL parser makes of event-plain frames)', () => {
+  const selection = new HeaderSelection(
+    ['Caller-Caller-ID-Name', 'Caller-Caller-ID-Number', 'Channel-Name', 'Answer-State', 'X-Empty', 'X-Odd'],
+    ['CC-'],
+  );
+
+  /** `text` as UTF-8 bytes inside a larger buffer, with another event's bytes right after it. */
+  function overBytes(text: string): SwitchEvent {
+    const before = Buffer.from('Event-Name: JUNK\nUnique-ID: before\n\n');
+    const after = Buffer.from('Unique-ID: after\nCC-Agent: after\nAnswer-State: after\n\n');
+    const body = Buffer.from(text, 'utf8');
+    const buf = Buffer.concat([before, body, after]) as ReadBuffer;
+    return parseEventPlainBytes(buf, before.length, before.length + body.length);
+  }
+
+  const TEXTS = [
+    SEED_EVENT,
+    ...Array.from({ length: 16 }, (_, i) => encodeEventPlain(syntheticChannelEvent(i))),
+    // raw UTF-8, percent-encoded UTF-8 and ASCII, broken escapes, an empty value, CRLF lines
+    'Event-Name: CHANNEL_ANSWER\nUnique-ID: u1\nCaller-Caller-ID-Name: Grüße 你好\nChannel-Name: sofia/a/b%40c\r\n' +
+      'Caller-Caller-ID-Number: %C3%BC%zz 100%\nX-Empty: \nAnswer-State: answered\r\n\r\n',
+    // repeated headers (the first wins), lines that are not `Name: value`, prefix-kept names
+    'Event-Name: CHANNEL_ANSWER\nUnique-ID: u2\nAnswer-State: first\nAnswer-State: second\nX-Odd:nospace\n' +
+      'garbage line\nCC-Agent: 1001%40default\nCC-Agent: 1002\nCC-Queue: support\nEvent-Sequence: 7\n\n',
+    // a body that looks like headers, which must not be read as headers
+    encodeEventPlain(
+      { 'Event-Name': 'BACKGROUND_JOB', 'Job-UUID': 'j1' },
+      'Unique-ID: not-a-header\nCC-X: y\n',
+    ),
+    // not on the fast path: Event-Name not first, CUSTOM with its subclass
+    'Core-UUID: c\nEvent-Name: CHANNEL_HANGUP\nUnique-ID: u3\n\n',
+    'Event-Name: CUSTOM\nEvent-Subclass: callcenter%3A%3Ainfo\nCC-Action: agent-offering\nUnique-ID: u4\n\n',
+  ];
+
+  it('compacts frame bytes to exactly the record the decoded text gives, whatever the values hold', () => {
+    for (const text of TEXTS) {
+      const fromText = parseEventPlain(text);
+      const fromBytes = overBytes(text);
+      expect(compactEvent(fromBytes, selection).headers()).toEqual(
+        compactEvent(fromText, selection).headers(),
+      );
+    }
+  });
+
+  it('answers name, derived fields, any header, all headers and the body like the text event', () => {
+    for (const text of TEXTS) {
+      const fromText = parseEventPlain(text);
+      for (const compactFirst of [false, true]) {
+        const ev = overBytes(text);
+        if (compactFirst) compactEvent(ev, selection);
+        expect([ev.name, ev.eventName, ev.subclass, ev.uuid, ev.coreUuid, ev.timestamp, ev.sequence]).toEqual(
+          [
+            fromText.name,
+            fromText.eventName,
+            fromText.subclass,
+            fromText.uuid,
+            fromText.coreUuid,
+            fromText.timestamp,
+            fromText.sequence,
+          ],
+        );
+        // `get` before anything decodes the text: these are read from the bytes.
+        for (const name of Object.keys(fromText.headers())) expect(ev.get(name)).toBe(fromText.get(name));
+        expect(ev.get('Not-There')).toBeUndefined();
+        expect(ev.get('CC-X')).toBe(fromText.get('CC-X'));
+        expect(ev.headers()).toEqual(fromText.headers());
+        expect(ev.body).toBe(fromText.body);
+      }
+    }
+  });
+
+  it('shares values equal to the previous event of the leg and decodes only those that changed', () => {
+    const first = compactEvent(overBytes(TEXTS[1]!), selection);
+    const changed = TEXTS[1]!.replace('Channel-Name: ', 'Channel-Name: x');
+    const next = compactEvent(overBytes(changed), selection, { previous: () => first });
+    expect(next.get('Channel-Name')).toBe(`x${first.get('Channel-Name')}`);
+    expect(next.get('Core-UUID')).toBe(first.get('Core-UUID'));
+    expect(next.headers()).toEqual(compactEvent(parseEventPlain(changed), selection).headers());
+  });
+
+  it('rejects frame bytes without Event-Name like the text parser does', () => {
+    const buf = Buffer.from('Unique-ID: x\n\n') as ReadBuffer;
+    expect(() => parseEventPlainBytes(buf, 0, buf.length)).toThrow(EslProtocolError);
   });
 });

@@ -185,6 +185,30 @@ class PlainSwitchEvent extends BaseSwitchEvent {
     return sliceUtf8Bytes(rest, length);
   }
 
+  /**
+   * One pass over the header block for {@link compactEvent}: the selection's regular expression finds
+   * the kept lines natively (no JS work per skipped line) and stops at the blank line.
+   */
+  collect(selection: HeaderSelection, values: (string | undefined)[], extras: string[]): void {
+    const text = this.#text;
+    const pattern = selection.pattern;
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+      const name = m[1];
+      // The blank line: the rest is the body.
+      if (name === undefined) break;
+      let value = m[2]!;
+      if (value.charCodeAt(value.length - 1) === 13) value = value.slice(0, -1);
+      const slot = selection.slotOfMatched(name);
+      if (slot >= 0) {
+        if (values[slot] === undefined) values[slot] = urlDecode(value);
+      } else {
+        const kept = selection.nameOf(name);
+        if (!hasName(extras, kept)) extras.push(kept, urlDecode(value));
+      }
+    }
+  }
+
   headers(): Record<string, string> {
     const out: Record<string, string> = {};
     const block = this.#text.slice(0, this.#end());
@@ -196,6 +220,12 @@ class PlainSwitchEvent extends BaseSwitchEvent {
     }
     return out;
   }
+}
+
+/** Whether `[name, value, …]` pairs hold `name` (the first of a repeated header wins). */
+function hasName(pairs: readonly string[], name: string): boolean {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === name) return true;
+  return false;
 }
 
 function stripCr(value: string): string {
@@ -241,6 +271,124 @@ export function parseEventPlain(text: string): SwitchEvent {
   return new PlainSwitchEvent(text, eventName, subclass);
 }
 
+/** UTF-8 decoder of event text taken from frame bytes (invalid bytes become U+FFFD). */
+const utf8 = new TextDecoder();
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
+const PERCENT = 37;
+/**
+ * A Node `Buffer` with its `latin1Slice` (what `toString('latin1', start, end)` calls, minus the
+ * argument checks: about a third cheaper per short value). The ESL parser's read buffers are these.
+ */
+export type ReadBuffer = Buffer & { latin1Slice(start: number, end: number): string };
+/** `Event-Name: ` as bytes: the first line of every event FreeSWITCH writes. */
+const EVENT_NAME_PREFIX = Buffer.from('Event-Name: ', 'latin1');
+/** Recently seen event names by a shape hash of their bytes, so each event does not allocate its name. */
+const eventNames: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+
+/**
+ * Whether `buf[s, e)` holds exactly the characters of `text` (one byte per character). From the end:
+ * values that differ (timestamps, sequences, the other leg's uuid) mostly differ there.
+ */
+function sameBytes(buf: Uint8Array, s: number, e: number, text: string): boolean {
+  if (text.length !== e - s) return false;
+  for (let i = text.length - 1; i >= 0; i--) if (buf[s + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** An event name read from plain ASCII bytes, shared with the previous event of that name. */
+function eventNameAt(buf: ReadBuffer, s: number, e: number): string {
+  const n = e - s;
+  const cell = (n * 31 + (buf[s + (n >> 1)] ?? 0) * 7 + (buf[e - 1] ?? 0)) & 255;
+  const known = eventNames[cell];
+  if (known !== undefined && sameBytes(buf, s, e, known)) return known;
+  const name = buf.latin1Slice(s, e);
+  eventNames[cell] = name;
+  return name;
+}
+
+/**
+ * An event-plain event over the bytes of its frame (a range of the ESL parser's read buffer, which
+ * the parser never overwrites once an event points into it). Only `Event-Name` is read up front;
+ * {@link compactEvent} scans the bytes once and decodes only the kept headers' values; anything
+ * else (`get` of an unkept header, `headers()`, `body`) decodes the event's text on first use.
+ * Holding such an event holds its read buffer (up to 64 KiB); its compact record does not.
+ */
+class ByteSwitchEvent extends BaseSwitchEvent {
+  readonly bytes: ReadBuffer;
+  readonly start: number;
+  readonly end: number;
+  #text: PlainSwitchEvent | undefined;
+  /** The compact record made of this event (later reads of kept headers come from it). */
+  compact: CompactSwitchEvent | undefined;
+
+  constructor(bytes: ReadBuffer, start: number, end: number, eventName: string) {
+    super(eventName, undefined);
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+  }
+
+  #plain(): PlainSwitchEvent {
+    this.#text ??= new PlainSwitchEvent(
+      utf8.decode(this.bytes.subarray(this.start, this.end)),
+      this.eventName,
+      undefined,
+    );
+    return this.#text;
+  }
+
+  get(name: string): string | undefined {
+    const compact = this.compact;
+    if (compact !== undefined) {
+      const slot = compact.selection.slotOf(name);
+      if (slot >= 0) return compact.at(slot);
+    }
+    // Not a kept header (or not compacted yet): decode the text once and search it natively.
+    return this.#plain().get(name);
+  }
+
+  get body(): string | undefined {
+    return this.#plain().body;
+  }
+
+  headers(): Record<string, string> {
+    return this.#plain().headers();
+  }
+}
+
+/**
+ * Builds an event from a `text/event-plain` body given as bytes `buf[start, end)`, without decoding
+ * it: the caller promises not to change those bytes while the event is in use. Events that do not
+ * start with a plain `Event-Name` line, and CUSTOM events, are decoded and parsed as text.
+ *
+ * @throws EslProtocolError (`bad-event`) when there is no `Event-Name` header.
+ */
+export function parseEventPlainBytes(buf: ReadBuffer, start: number, end: number): SwitchEvent {
+  const prefix = EVENT_NAME_PREFIX;
+  if (end - start > prefix.length && sameBytesPrefix(buf, start, prefix)) {
+    const s = start + prefix.length;
+    let e = s;
+    let plain = true;
+    for (; e < end; e++) {
+      const c = buf[e]!;
+      if (c === LF) break;
+      if (c === PERCENT || c >= 0x80 || c === CR) plain = false;
+    }
+    if (plain && e > s && e < end && !sameBytes(buf, s, e, CUSTOM)) {
+      return new ByteSwitchEvent(buf, start, end, eventNameAt(buf, s, e));
+    }
+  }
+  return parseEventPlain(utf8.decode(buf.subarray(start, end)));
+}
+
+function sameBytesPrefix(buf: Uint8Array, s: number, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (buf[s + i] !== prefix[i]) return false;
+  return true;
+}
+
 /** An event over an already-decoded header map (event-json, NDJSON, YAML). */
 class MapSwitchEvent extends BaseSwitchEvent {
   readonly #headers: Record<string, string>;
@@ -258,6 +406,17 @@ class MapSwitchEvent extends BaseSwitchEvent {
 
   headers(): Record<string, string> {
     return { ...this.#headers };
+  }
+
+  /** The map counterpart of {@link PlainSwitchEvent.collect}. */
+  collect(selection: HeaderSelection, values: (string | undefined)[], extras: string[]): void {
+    const headers = this.#headers;
+    for (const name in headers) {
+      if (!Object.hasOwn(headers, name)) continue;
+      const slot = selection.slotOf(name);
+      if (slot >= 0) values[slot] = headers[name];
+      else if (selection.keeps(name)) extras.push(name, headers[name]!);
+    }
   }
 }
 
@@ -345,4 +504,560 @@ function describe(value: unknown): string {
 export function preview(text: string, max = 60): string {
   const flat = JSON.stringify(text.length > max ? text.slice(0, max) + '…' : text);
   return flat;
+}
+
+/** Headers every compact event keeps: its identity, order and de-duplication keys. */
+const IDENTITY_HEADERS = [
+  'Event-Name',
+  'Event-Subclass',
+  'Unique-ID',
+  'Core-UUID',
+  'Event-Date-Timestamp',
+  'Event-Sequence',
+] as const;
+/** Fixed slots per selection: four 32-bit presence masks per compact event. */
+const MAX_SLOTS = 128;
+/** Names remembered by {@link HeaderSelection.unselected}. */
+const MAX_UNSELECTED = 64;
+
+/**
+ * The headers a {@link compactEvent} keeps: a fixed list of names (each gets a slot) and name
+ * prefixes (e.g. `CC-`: kept beside the slots, for application events whose header set is open).
+ *
+ * @example
+ * const selection = new HeaderSelection(['Other-Leg-Unique-ID', 'Answer-State'], ['CC-']);
+ */
+export class HeaderSelection {
+  /** Slot names, in slot order (the identity headers first). */
+  readonly names: readonly string[];
+  readonly prefixes: readonly string[];
+  /**
+   * Names asked of compact events of this selection that it never keeps (at most 64): a reader that
+   * forgot to declare a header it needs (see `Extractor.headers`). Tests check it stays empty.
+   */
+  readonly unselected = new Set<string>();
+  readonly #slots = new Map<string, number>();
+  /**
+   * `\n<Name>: <value>` for every kept name (slots, then prefixes), or the blank line ending the
+   * header block (no groups). Global: `lastIndex` is reset per use (events are compacted one at a time).
+   */
+  readonly pattern: RegExp;
+  /** Shape hash of a name → 1 + its slot (0: none; `SHARED_CELL`: several, ask `#slots`). */
+  readonly #cells = new Uint8Array(1 << CELL_BITS);
+  /** Prefixed names seen, so compact events share one copy of each (bounded). */
+  readonly #names = new Map<string, string>();
+  /** Per-call scratch of {@link compactEvent} (events are compacted one at a time). */
+  readonly scratch: (string | undefined)[];
+  readonly extras: string[] = [];
+  #byteTable: ByteTable | undefined;
+
+  constructor(names: Iterable<string>, prefixes: Iterable<string> = []) {
+    const all: string[] = [...IDENTITY_HEADERS];
+    for (const name of names) if (!all.includes(name)) all.push(name);
+    if (all.length > MAX_SLOTS) throw new RangeError(`a header selection holds at most ${MAX_SLOTS} names`);
+    this.names = all;
+    this.prefixes = [...new Set(prefixes)].filter((p) => p.length > 0);
+    all.forEach((name, slot) => {
+      this.#slots.set(name, slot);
+      const cell = cellOf(name);
+      this.#cells[cell] = this.#cells[cell] === 0 ? slot + 1 : SHARED_CELL;
+    });
+    const alternatives = [...all.map(escapeRegExp), ...this.prefixes.map((p) => `${escapeRegExp(p)}[^\n:]*`)];
+    this.pattern = new RegExp(`(?:^|\n)(${alternatives.join('|')}): ([^\n]*)|\n(?=\n)`, 'g');
+    this.scratch = new Array<string | undefined>(all.length).fill(undefined);
+  }
+
+  /** The same selection plus `names` (this one when nothing is new). */
+  with(names: Iterable<string>): HeaderSelection {
+    const extra = [...names].filter((n) => !this.#slots.has(n));
+    return extra.length === 0 ? this : new HeaderSelection([...this.names, ...extra], this.prefixes);
+  }
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** The slot of `name`, or -1. */
+  slotOf(name: string): number {
+    return this.#slots.get(name) ?? -1;
+  }
+
+  /**
+   * {@link slotOf} for a name just cut out of an event (a fresh string): a shape hash of four
+   * characters and a string compare instead of hashing the whole name for a map lookup.
+   */
+  slotOfMatched(name: string): number {
+    const cell = this.#cells[cellOf(name)]!;
+    if (cell === 0) return -1;
+    if (cell !== SHARED_CELL) return this.names[cell - 1] === name ? cell - 1 : -1;
+    return this.slotOf(name);
+  }
+
+  /** Whether compact events keep header `name` when present. */
+  keeps(name: string): boolean {
+    if (this.#slots.has(name)) return true;
+    for (const prefix of this.prefixes) if (name.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** One shared copy of a prefixed header name (not a slice of an event's text). */
+  nameOf(name: string): string {
+    const known = this.#names.get(name);
+    if (known !== undefined) return known;
+    const copy = detach(name);
+    if (this.#names.size < 4096) this.#names.set(copy, copy);
+    return copy;
+  }
+
+  /** The byte-level name lookup of {@link compactEvent} for events over frame bytes (built on first use). */
+  get byteTable(): ByteTable {
+    this.#byteTable ??= new ByteTable(this.names, this.prefixes);
+    return this.#byteTable;
+  }
+
+  /** Records a name read from a compact event that this selection does not keep. */
+  noteUnselected(name: string): void {
+    if (this.unselected.size < MAX_UNSELECTED) this.unselected.add(name);
+  }
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over `bytes` (the hash {@link compactBytes} computes while it scans a header name). */
+function hashBytes(bytes: Uint8Array): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return h;
+}
+
+/**
+ * A selection's names for matching header names in frame bytes without making a string of them: an
+ * open-addressing table of FNV-1a hashes (verified by a byte compare), plus a first-byte filter for
+ * the prefixes. Also the per-event scratch of {@link compactBytes}: value ranges per slot, valid when
+ * the slot's stamp is the current event's generation (no clearing per event).
+ */
+class ByteTable {
+  readonly mask: number;
+  readonly hashes: Int32Array;
+  /** 1 + slot, or 0 for an empty cell. */
+  readonly cells: Uint16Array;
+  /** Each slot's name as bytes. */
+  readonly names: Uint8Array[];
+  /** 1 for a byte some prefix starts with. */
+  readonly prefixFirst = new Uint8Array(256);
+  readonly prefixes: Uint8Array[];
+  readonly stamp: Int32Array;
+  readonly valueStart: Int32Array;
+  readonly valueEnd: Int32Array;
+  /** Bit 1: the value holds `%`; bit 2: it holds bytes above 0x7f. */
+  readonly valueFlags: Uint8Array;
+  /** Prefix-kept lines of the current event: name start, name end, value start, value end, flags. */
+  readonly extras: number[] = [];
+  #generation = 0;
+
+  constructor(names: readonly string[], prefixes: readonly string[]) {
+    let size = 64;
+    while (size < names.length * 8) size *= 2;
+    this.mask = size - 1;
+    this.hashes = new Int32Array(size);
+    this.cells = new Uint16Array(size);
+    this.names = names.map((name) => Buffer.from(name, 'latin1'));
+    this.names.forEach((bytes, slot) => {
+      const h = hashBytes(bytes);
+      let k = (h ^ (h >>> 16)) & this.mask;
+      while (this.cells[k] !== 0) k = (k + 1) & this.mask;
+      this.hashes[k] = h;
+      this.cells[k] = slot + 1;
+    });
+    this.prefixes = prefixes.map((prefix) => Buffer.from(prefix, 'latin1'));
+    for (const prefix of this.prefixes) this.prefixFirst[prefix[0]!] = 1;
+    this.stamp = new Int32Array(names.length);
+    this.valueStart = new Int32Array(names.length);
+    this.valueEnd = new Int32Array(names.length);
+    this.valueFlags = new Uint8Array(names.length);
+  }
+
+  /** A new generation for the next event (stamps of earlier events no longer count). */
+  next(): number {
+    this.#generation = (this.#generation + 1) | 0;
+    if (this.#generation === 0) {
+      this.stamp.fill(0);
+      this.#generation = 1;
+    }
+    this.extras.length = 0;
+    return this.#generation;
+  }
+
+  /** The slot of the name `buf[s, e)` whose FNV-1a hash is `h`, or -1. */
+  slotOf(buf: Uint8Array, s: number, e: number, h: number): number {
+    const cells = this.cells;
+    const mask = this.mask;
+    for (let k = (h ^ (h >>> 16)) & mask; ; k = (k + 1) & mask) {
+      const cell = cells[k]!;
+      if (cell === 0) return -1;
+      if (this.hashes[k] === h && sameRange(buf, s, e, this.names[cell - 1]!)) return cell - 1;
+    }
+  }
+
+  /** Whether the name `buf[s, e)` starts with one of the prefixes. */
+  prefixed(buf: Uint8Array, s: number, e: number): boolean {
+    if (this.prefixFirst[buf[s]!] !== 1) return false;
+    for (const prefix of this.prefixes) {
+      if (e - s >= prefix.length && sameBytesPrefix(buf, s, prefix)) return true;
+    }
+    return false;
+  }
+}
+
+/** Whether `buf[s, e)` equals `bytes`. */
+function sameRange(buf: Uint8Array, s: number, e: number, bytes: Uint8Array): boolean {
+  if (e - s !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[s + i] !== bytes[i]) return false;
+  return true;
+}
+
+/** The value `buf[s, e)` with `flags` from the scan: decoded (UTF-8 only when needed) and URL-decoded. */
+function decodeValue(buf: ReadBuffer, s: number, e: number, flags: number): string {
+  const raw = (flags & 2) === 0 ? buf.latin1Slice(s, e) : utf8.decode(buf.subarray(s, e));
+  return (flags & 1) === 0 ? raw : urlDecode(raw);
+}
+
+/**
+ * {@link compactEvent} for an event over frame bytes: one scan of the header block that hashes each
+ * name while looking for its colon (no string per header), then strings only for the kept values,
+ * and none for a plain value equal to the same leg's previous one (a byte compare instead).
+ */
+function compactBytes(
+  ev: ByteSwitchEvent,
+  selection: HeaderSelection,
+  options: CompactOptions,
+): CompactSwitchEvent {
+  const table = selection.byteTable;
+  const generation = table.next();
+  const { stamp, valueStart, valueEnd, valueFlags, extras } = table;
+  const buf = ev.bytes;
+  const end = ev.end;
+  let pos = ev.start;
+  while (pos < end) {
+    let c = buf[pos]!;
+    // The blank line: the rest is the body.
+    if (c === LF || (c === CR && buf[pos + 1] === LF)) break;
+    let h = FNV_OFFSET;
+    let i = pos;
+    for (; i < end; i++) {
+      c = buf[i]!;
+      if (c === COLON || c === LF) break;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    if (i >= end) break;
+    const slot = c === COLON && buf[i + 1] === SPACE ? table.slotOf(buf, pos, i, h) : -2;
+    if (slot === -2 || (slot === -1 && !table.prefixed(buf, pos, i))) {
+      // Not kept: the line end is found natively (most of the bytes are in such lines).
+      const nl = buf.indexOf(LF, i);
+      if (nl === -1 || nl >= end) break;
+      pos = nl + 1;
+      continue;
+    }
+    const start = i + 2;
+    let j = start;
+    let flags = 0;
+    for (; j < end; j++) {
+      c = buf[j]!;
+      if (c === LF) break;
+      if (c === PERCENT) flags |= 1;
+      else if (c >= 0x80) flags |= 2;
+    }
+    let stop = j;
+    if (stop > start && buf[stop - 1] === CR) stop--;
+    if (slot === -1) extras.push(pos, i, start, stop, flags);
+    else if (stamp[slot] !== generation) {
+      stamp[slot] = generation;
+      valueStart[slot] = start;
+      valueEnd[slot] = stop;
+      valueFlags[slot] = flags;
+    }
+    pos = j + 1;
+  }
+
+  // Identity slot 2 is Unique-ID (see IDENTITY_HEADERS).
+  let uuid: string | undefined;
+  if (stamp[2] === generation) uuid = decodeValue(buf, valueStart[2]!, valueEnd[2]!, valueFlags[2]!);
+  let previous = uuid === undefined ? undefined : options.previous?.(uuid);
+  if (previous?.selection !== selection) previous = undefined;
+  const intern = options.intern;
+  let m0 = 0;
+  let m1 = 0;
+  let m2 = 0;
+  let m3 = 0;
+  const values: string[] = [];
+  for (let slot = 0; slot < stamp.length; slot++) {
+    if (stamp[slot] !== generation) continue;
+    const bit = 1 << (slot & 31);
+    if (slot < 32) m0 |= bit;
+    else if (slot < 64) m1 |= bit;
+    else if (slot < 96) m2 |= bit;
+    else m3 |= bit;
+    const s = valueStart[slot]!;
+    const e = valueEnd[slot]!;
+    const flags = valueFlags[slot]!;
+    const before = previous?.at(slot);
+    if (flags === 0 && before !== undefined && sameBytes(buf, s, e, before)) {
+      values.push(before);
+      continue;
+    }
+    const value = slot === 2 && uuid !== undefined ? uuid : decodeValue(buf, s, e, flags);
+    values.push(before === value ? before : keep(value, intern, flags === 0));
+  }
+  let kept: string[] | undefined;
+  if (extras.length > 0) {
+    kept = [];
+    for (let i = 0; i < extras.length; i += 5) {
+      const name = selection.nameOf(buf.latin1Slice(extras[i]!, extras[i + 1]!));
+      if (hasName(kept, name)) continue;
+      const value = decodeValue(buf, extras[i + 2]!, extras[i + 3]!, extras[i + 4]!);
+      kept.push(name, keep(value, intern, extras[i + 4] === 0));
+    }
+  }
+  const compact = new CompactSwitchEvent(selection, [m0, m1, m2, m3], values, kept);
+  ev.compact = compact;
+  return compact;
+}
+
+/** Bits of a selection's shape-hash table, and the cell value of names sharing a cell. */
+const CELL_BITS = 12;
+const SHARED_CELL = 255;
+
+/** A name's shape hash: length, first, middle and last character. */
+function cellOf(name: string): number {
+  const n = name.length;
+  const shape =
+    (n << 21) ^ (name.charCodeAt(0) << 14) ^ (name.charCodeAt(n >> 1) << 7) ^ name.charCodeAt(n - 1);
+  return Math.imul(shape, 0x9e3779b1) >>> (32 - CELL_BITS);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A copy of `value` that does not keep the string it was sliced from alive. V8 makes a substring of
+ * 13 characters or more a view into its parent (here: the whole event text); short ones are copies.
+ */
+function detach(value: string): string {
+  return value.length < 13 ? value : (' ' + value).slice(1);
+}
+
+/**
+ * A detached copy of `value`, shared through `intern` when given. `fresh`: `value` is already a
+ * string of its own (made from bytes, not sliced out of an event's text), so it needs no copy.
+ */
+function keep(value: string, intern: Map<string, string> | undefined, fresh = false): string {
+  if (value.length < 13) return value;
+  // Timestamps (µs, 16 digits) differ on every event: interning them would only churn the map.
+  if (
+    intern === undefined ||
+    (value.length <= 19 && isDigit(value.charCodeAt(8)) && isDigit(value.charCodeAt(0)))
+  ) {
+    return fresh ? value : detach(value);
+  }
+  let copy = intern.get(value);
+  if (copy === undefined) {
+    copy = fresh ? value : detach(value);
+    if (intern.size >= MAX_INTERNED) intern.clear();
+    intern.set(copy, copy);
+  }
+  return copy;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/**
+ * A compact event: the kept headers of one event and nothing else (no raw text, no body). Values
+ * sit in a dense array in slot order, with four presence masks; `get` of a kept name is a map
+ * lookup and a popcount. What the router retains per call.
+ */
+export class CompactSwitchEvent implements SwitchEvent {
+  readonly name: string;
+  readonly eventName: string;
+  readonly subclass: string | undefined;
+  readonly uuid: string | undefined;
+  readonly timestamp: number | undefined;
+  readonly sequence: number | undefined;
+  readonly selection: HeaderSelection;
+  readonly #m0: number;
+  readonly #m1: number;
+  readonly #m2: number;
+  readonly #m3: number;
+  readonly #values: string[];
+  /** Prefix-kept headers as `[name, value, …]`, or undefined. */
+  readonly #extras: string[] | undefined;
+
+  /** Use {@link compactEvent}: `masks` are the presence bits of slots 0–31, 32–63, 64–95, 96–127. */
+  constructor(
+    selection: HeaderSelection,
+    masks: readonly [number, number, number, number],
+    values: string[],
+    extras: string[] | undefined,
+  ) {
+    this.selection = selection;
+    [this.#m0, this.#m1, this.#m2, this.#m3] = masks;
+    this.#values = values;
+    this.#extras = extras;
+    // Identity headers are slots 0–5 (see IDENTITY_HEADERS).
+    this.eventName = this.at(0) ?? '';
+    this.subclass = this.at(1);
+    this.name = this.eventName === CUSTOM && this.subclass !== undefined ? this.subclass : this.eventName;
+    this.uuid = this.at(2);
+    this.timestamp = toInt(this.at(4));
+    this.sequence = toInt(this.at(5));
+  }
+
+  get coreUuid(): string | undefined {
+    return this.at(3);
+  }
+
+  /** Not kept: compact events carry headers only. */
+  get body(): undefined {
+    return undefined;
+  }
+
+  /** The value in `slot` of the selection, or undefined. */
+  at(slot: number): string | undefined {
+    const word = slot >>> 5;
+    const bit = 1 << (slot & 31);
+    const mask = word === 0 ? this.#m0 : word === 1 ? this.#m1 : word === 2 ? this.#m2 : this.#m3;
+    if ((mask & bit) === 0) return undefined;
+    let index = popcount(mask & (bit - 1));
+    if (word > 0) index += popcount(this.#m0);
+    if (word > 1) index += popcount(this.#m1);
+    if (word > 2) index += popcount(this.#m2);
+    return this.#values[index];
+  }
+
+  get(name: string): string | undefined {
+    const slot = this.selection.slotOf(name);
+    if (slot >= 0) return this.at(slot);
+    const extras = this.#extras;
+    if (extras !== undefined) {
+      for (let i = 0; i < extras.length; i += 2) if (extras[i] === name) return extras[i + 1];
+    }
+    if (!this.selection.keeps(name)) this.selection.noteUnselected(name);
+    return undefined;
+  }
+
+  /** The kept headers: slots in selection order, then prefix-kept ones. */
+  headers(): Record<string, string> {
+    const out: Record<string, string> = {};
+    const names = this.selection.names;
+    for (let slot = 0; slot < names.length; slot++) {
+      const value = this.at(slot);
+      if (value !== undefined) out[names[slot]!] = value;
+    }
+    const extras = this.#extras ?? [];
+    for (let i = 0; i < extras.length; i += 2) out[extras[i]!] ??= extras[i + 1]!;
+    return out;
+  }
+
+  toJSON(): Record<string, string> {
+    return this.headers();
+  }
+}
+
+/** Options of {@link compactEvent}. */
+export interface CompactOptions {
+  /**
+   * The previous compact event of the same leg (by `Unique-ID`): values equal to its values are
+   * shared instead of copied. Channel events repeat most of their headers, so an open call costs
+   * little more than its changing headers.
+   */
+  previous?: (uuid: string) => CompactSwitchEvent | undefined;
+  /**
+   * Copies of values shared across events (uuids appear several times per event and on every leg
+   * of a call; `Core-UUID` on every event): a value not shared with `previous` is looked up here
+   * before it is copied. The caller bounds it (the router clears it past `MAX_INTERNED`).
+   */
+  intern?: Map<string, string>;
+}
+
+/** Entries an intern map may reach before its owner should clear it. */
+export const MAX_INTERNED = 16_384;
+
+/**
+ * Extracts, in one pass over the header block, the headers `selection` keeps into a
+ * {@link CompactSwitchEvent} that holds no reference to the event's text. Anything else is dropped.
+ *
+ * @example
+ * const compact = compactEvent(parseEventPlain(text), new HeaderSelection(['Answer-State']));
+ * compact.get('Answer-State');  // as the full event said
+ */
+export function compactEvent(
+  ev: SwitchEvent,
+  selection: HeaderSelection,
+  options: CompactOptions = {},
+): CompactSwitchEvent {
+  if (ev instanceof CompactSwitchEvent && ev.selection === selection) return ev;
+  if (ev instanceof ByteSwitchEvent) {
+    return ev.compact?.selection === selection ? ev.compact : compactBytes(ev, selection, options);
+  }
+  const scratch = selection.scratch;
+  const extras = selection.extras;
+  try {
+    if (ev instanceof PlainSwitchEvent || ev instanceof MapSwitchEvent)
+      ev.collect(selection, scratch, extras);
+    else collectGeneric(ev, selection, scratch, extras);
+    const uuid = scratch[2];
+    let previous = uuid === undefined ? undefined : options.previous?.(uuid);
+    if (previous?.selection !== selection) previous = undefined;
+    let m0 = 0;
+    let m1 = 0;
+    let m2 = 0;
+    let m3 = 0;
+    const values: string[] = [];
+    for (let slot = 0; slot < scratch.length; slot++) {
+      const value = scratch[slot];
+      if (value === undefined) continue;
+      const bit = 1 << (slot & 31);
+      if (slot < 32) m0 |= bit;
+      else if (slot < 64) m1 |= bit;
+      else if (slot < 96) m2 |= bit;
+      else m3 |= bit;
+      const before = previous?.at(slot);
+      values.push(before === value ? before : keep(value, options.intern));
+    }
+    let kept: string[] | undefined;
+    if (extras.length > 0) {
+      kept = [];
+      for (let i = 0; i < extras.length; i += 2) kept.push(extras[i]!, keep(extras[i + 1]!, options.intern));
+    }
+    return new CompactSwitchEvent(selection, [m0, m1, m2, m3], values, kept);
+  } finally {
+    scratch.fill(undefined);
+    extras.length = 0;
+  }
+}
+
+/** For any other `SwitchEvent` implementation: through its full header list. */
+function collectGeneric(
+  ev: SwitchEvent,
+  selection: HeaderSelection,
+  values: (string | undefined)[],
+  extras: string[],
+): void {
+  const headers = ev.headers();
+  for (const name in headers) {
+    const slot = selection.slotOf(name);
+    if (slot >= 0) values[slot] = headers[name];
+    else if (selection.keeps(name)) extras.push(name, headers[name]!);
+  }
+  // A subclass-named event without the header (hand-made events): keep the name it reports.
+  if (values[0] === undefined) values[0] = ev.eventName;
 }

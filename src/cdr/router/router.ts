@@ -12,11 +12,22 @@
  */
 import type { Clock, Timer } from '../../clock/index.js';
 import type { SwitchEvent } from '../input/index.js';
+import { type CompactSwitchEvent, compactEvent, type HeaderSelection } from '../input/switch-event.js';
 import type { Micros, RelatedStory } from '../story.js';
-import { Deduplicator, eventKey } from './dedup.js';
-import { applyToLeg, type LegFacts, legIdOf, linksOf, newLeg } from './leg.js';
+import { DeadlineHeap } from './deadline-heap.js';
+import { Deduplicator } from './dedup.js';
+import {
+  applyToLeg,
+  collectLinks,
+  END_EVENTS,
+  type LegFacts,
+  type LinkList,
+  legIdOf,
+  newLeg,
+} from './leg.js';
 import { cleanValue } from './party-resolver.js';
-import { compareOrdered, type Ordered, ReorderBuffer } from './reorder-buffer.js';
+import { type Ordered, ReorderBuffer } from './reorder-buffer.js';
+import { ROUTED_SELECTION } from './routed-headers.js';
 
 /** A leg as the router tracks it: facts for routing plus its place in a group. */
 interface RouterLeg {
@@ -33,19 +44,33 @@ interface RouterLeg {
   leftBehind?: Set<string>;
   /** Set on the old call's leg when the leg was spawned into a new call. */
   spawnedAway?: boolean;
+  /** The REFER/Replaces link of this leg was looked up (done once). */
+  replacesLinked?: boolean;
 }
 
 interface Group {
   legs: Set<RouterLeg>;
-  events: Ordered[];
+  /**
+   * The kept events and, parallel to them, their ordering keys (no object per event: a call's
+   * events live until its quiet period ends). Sorted at finalisation.
+   */
+  events: SwitchEvent[];
+  times: Micros[];
+  seqs: number[];
+  arrivals: number[];
+  /** Events not kept because the call reached `maxEventsPerCall`. */
+  dropped: number;
   anomalies: Set<string>;
   related: RelatedStory[];
   conferences: Set<string>;
-  timer: Timer | undefined;
-  /** Clock time the armed timer fires at (meaningful while `timer` is set). */
-  timerAt: number;
-  /** Clock time the group is due for finalisation (the timer re-arms lazily up to it). */
+  /** When the router's deadline heap looks at the group next (clock ms; lazily behind `deadline`). */
+  dueAt: number;
+  /** Position in the deadline heap; -1 when not in it. */
+  heapIndex: number;
+  /** Clock time the group is due for finalisation (its heap entry moves up to it lazily). */
   deadline: number;
+  /** Clock time the group was finalised (for the retention window). */
+  retiredAt: number;
   done: boolean;
 }
 
@@ -81,6 +106,16 @@ export interface RouterOptions {
   dedupKeys?: number;
   /** Legs of finished calls remembered so late events reopen their call. Default 20 000. */
   retainLegs?: number;
+  /** How long a finished call is remembered for late events, ms. Default 600 000 (10 min). */
+  retainMs?: number;
+  /**
+   * Events kept per call. Default 2 000. Past it, only hangup events (up to twice the cap) are kept
+   * for the story; every event still updates the router's leg facts, links and timers. The story
+   * names the number of events left out in `anomalies`.
+   */
+  maxEventsPerCall?: number;
+  /** Header names to keep beyond the router's own list (what custom extractors read). */
+  headers?: readonly string[];
 }
 
 /** Counters for monitoring and tests. */
@@ -92,6 +127,18 @@ export interface RouterStats {
   openCalls: number;
   openLegs: number;
   buffered: number;
+  /** Events held for open calls (after the per-call cap). */
+  retainedEvents: number;
+  /** Events left out by the per-call cap so far. */
+  droppedByCap: number;
+  /** Sizes of the bounded maps: de-duplication keys, finished legs remembered, conferences. */
+  dedupKeys: number;
+  retiredLegs: number;
+  conferences: number;
+  /** Legs whose latest event is kept to share repeated header values (open legs only). */
+  sharedLegs: number;
+  /** SIP Call-IDs of open legs and REFER/Replaces waiting for their dialog. */
+  sipCallIds: number;
 }
 
 /** Events that carry nothing for a story (dropped before any work). */
@@ -125,12 +172,30 @@ export class Router {
   readonly #conferences = new Map<string, Set<string>>();
   /** Held legs by the number of the device holding (consultation detection). */
   readonly #heldBy = new Map<string, RouterLeg>();
-  /** Recently finished groups by leg uuid: a late event reopens its call (bounded). */
+  /** Recently finished groups by leg uuid: a late event reopens its call (bounded in count and time). */
   readonly #retired = new Map<string, Group>();
   readonly #retain: number;
+  readonly #retainMs: number;
+  readonly #maxEvents: number;
+  readonly #selection: HeaderSelection;
+  /** Latest compact event per leg uuid: the next one shares its equal values (open legs only). */
+  readonly #latest = new Map<string, CompactSwitchEvent>();
+  readonly #previous = (uuid: string): CompactSwitchEvent | undefined => this.#latest.get(uuid);
+  /** Shared copies of repeated values (bounded: cleared when full; see `compactEvent`). */
+  readonly #intern = new Map<string, string>();
+  /** Open legs by SIP Call-ID, and REFER-ing legs waiting for the dialog their Replaces names. */
+  readonly #bySipCallId = new Map<string, RouterLeg>();
+  readonly #replacing = new Map<string, RouterLeg>();
+  /** Open groups by deadline, behind one clock timer. */
+  readonly #heap = new DeadlineHeap<Group>();
+  /** Scratch of `#route`: the links of the event being routed. */
+  readonly #links: LinkList = [];
+  #timer: Timer | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #retainedEvents = 0;
   #arrival = 0;
   #lastTs = 0;
-  readonly #stats = { received: 0, duplicates: 0, unroutable: 0 };
+  readonly #stats = { received: 0, duplicates: 0, unroutable: 0, droppedByCap: 0 };
 
   constructor(options: RouterOptions) {
     this.#clock = options.clock;
@@ -139,6 +204,9 @@ export class Router {
     this.#idleMs = options.idleTimeoutMs ?? 7_200_000;
     this.#dedup = new Deduplicator(options.dedupKeys);
     this.#retain = options.retainLegs ?? 20_000;
+    this.#retainMs = options.retainMs ?? 600_000;
+    this.#maxEvents = Math.max(1, options.maxEventsPerCall ?? 2_000);
+    this.#selection = ROUTED_SELECTION.with(options.headers ?? []);
     this.#buffer = new ReorderBuffer({
       clock: options.clock,
       windowMs: options.reorderWindowMs ?? 2_000,
@@ -152,14 +220,22 @@ export class Router {
   ingest(ev: SwitchEvent): void {
     this.#stats.received++;
     if (IGNORED.has(ev.name)) return;
-    if (!this.#dedup.admit(eventKey(ev))) {
+    // One pass over the event: from here on only the headers the pipeline reads are kept.
+    const compact = compactEvent(ev, this.#selection, { previous: this.#previous, intern: this.#intern });
+    if (!this.#dedup.admitEvent(compact)) {
       this.#stats.duplicates++;
       return;
     }
+    if (compact.uuid !== undefined) this.#latest.set(compact.uuid, compact);
     // An event without a timestamp is placed at the newest time seen (its best estimate).
-    const ts = ev.timestamp ?? this.#lastTs;
+    const ts = compact.timestamp ?? this.#lastTs;
     if (ts > this.#lastTs) this.#lastTs = ts;
-    this.#buffer.push({ ev, ts, seq: ev.sequence ?? 0, arrival: this.#arrival++ });
+    this.#buffer.push({ ev: compact, ts, seq: compact.sequence ?? 0, arrival: this.#arrival++ });
+  }
+
+  /** The header selection this router keeps of each event. */
+  get selection(): HeaderSelection {
+    return this.#selection;
   }
 
   /** Releases the reorder buffer now (end of a replay file). */
@@ -176,11 +252,19 @@ export class Router {
   /** Cancels every timer and drops all state without emitting (for disposal after `finalizeAll`). */
   close(): void {
     this.flush();
-    for (const group of this.#groups) group.timer?.cancel();
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#heap.clear();
     this.#groups.clear();
     this.#legs.clear();
     this.#heldBy.clear();
     this.#retired.clear();
+    this.#latest.clear();
+    this.#intern.clear();
+    this.#bySipCallId.clear();
+    this.#replacing.clear();
+    this.#retainedEvents = 0;
   }
 
   get stats(): RouterStats {
@@ -189,13 +273,28 @@ export class Router {
       openCalls: this.#groups.size,
       openLegs: this.#legs.size,
       buffered: this.#buffer.size,
+      retainedEvents: this.#retainedEvents,
+      dedupKeys: this.#dedup.size,
+      retiredLegs: this.#retired.size,
+      conferences: this.#conferences.size,
+      sharedLegs: this.#latest.size,
+      sipCallIds: this.#bySipCallId.size + this.#replacing.size,
     };
+  }
+
+  /** The largest number of events any open call holds now (tests of the per-call cap). */
+  get largestCall(): number {
+    let max = 0;
+    for (const group of this.#groups) max = Math.max(max, group.events.length);
+    return max;
   }
 
   #route(item: Ordered): void {
     const { ev } = item;
     const uuid = legIdOf(ev);
-    const links = linksOf(ev, uuid);
+    // One flat list reused for every event (`#route` does not re-enter: releases are sequential).
+    const links = this.#links;
+    collectLinks(ev, uuid, links);
     if (uuid === undefined && links.length === 0) {
       this.#routeByConference(item);
       return;
@@ -206,12 +305,15 @@ export class Router {
       if (this.#shouldSpawn(leg, ev)) leg = this.#spawn(leg, item.ts);
       leg.seen = true;
     }
-    for (const link of links) {
-      if (leg?.leftBehind?.has(link.to) === true) continue;
-      const a = link.from === uuid && leg !== undefined ? leg : this.#legOf(link.from);
-      const b = this.#legOf(link.to);
+    for (let i = 0; i < links.length; i += 3) {
+      const from = links[i]!;
+      const to = links[i + 1]!;
+      const kind = links[i + 2];
+      if (leg?.leftBehind?.has(to) === true) continue;
+      const a = from === uuid && leg !== undefined ? leg : this.#legOf(from);
+      const b = this.#legOf(to);
       this.#join(a.group, b.group);
-      if (link.kind === 'bridge' || link.kind === 'uuid_bridge' || link.kind === 'intercept') {
+      if (kind === 'bridge' || kind === 'uuid_bridge' || kind === 'intercept') {
         a.bridged = true;
         b.bridged = true;
       }
@@ -222,14 +324,33 @@ export class Router {
       applyToLeg(leg.facts, ev, item.ts);
       this.#trackHold(leg, wasHeld);
       if (ev.name === 'CHANNEL_CREATE' || leg.facts.firstTs === item.ts) this.#linkConsult(leg);
+      this.#linkReplaces(leg);
     }
     // Read the group only now: the joins above may have merged the leg's group into another.
-    const group = leg?.group ?? this.#legOf(links[0]!.from).group;
+    const group = leg?.group ?? this.#legOf(links[0]!).group;
     const conference = ev.get('Conference-Unique-ID') ?? ev.get('Conference-Name');
     if (conference !== undefined && ev.get('Action') === 'add-member')
       this.#joinConference(group, conference);
-    group.events.push(item);
+    this.#keep(group, ev, item.ts, item.seq, item.arrival);
     this.#schedule(group);
+  }
+
+  /**
+   * Adds an event to a call's retained list, within the per-call cap: past the cap only hangup
+   * events are kept (up to twice the cap), so the story still sees every leg end.
+   */
+  #keep(group: Group, ev: SwitchEvent, ts: Micros, seq: number, arrival: number): void {
+    const n = group.events.length;
+    if (n < this.#maxEvents || (n < 2 * this.#maxEvents && END_EVENTS.has(ev.name))) {
+      group.events.push(ev);
+      group.times.push(ts);
+      group.seqs.push(seq);
+      group.arrivals.push(arrival);
+      this.#retainedEvents++;
+    } else {
+      group.dropped++;
+      this.#stats.droppedByCap++;
+    }
   }
 
   /** Events about no leg: conference create/destroy. Only bookkeeping. */
@@ -262,6 +383,7 @@ export class Router {
   /** A late event for a call already emitted: the call is open again and will be emitted again. */
   #reopen(group: Group): void {
     group.done = false;
+    this.#retainedEvents += group.events.length;
     group.anomalies.add('late event after the story was emitted');
     this.#groups.add(group);
     for (const leg of group.legs) {
@@ -275,12 +397,17 @@ export class Router {
     const group: Group = {
       legs: new Set(),
       events: [],
+      times: [],
+      seqs: [],
+      arrivals: [],
+      dropped: 0,
       anomalies: new Set(),
       related: [],
       conferences: new Set(),
-      timer: undefined,
-      timerAt: 0,
+      dueAt: 0,
+      heapIndex: -1,
       deadline: 0,
+      retiredAt: 0,
       done: false,
     };
     this.#groups.add(group);
@@ -295,11 +422,15 @@ export class Router {
       leg.group = big;
       big.legs.add(leg);
     }
-    for (const item of small.events) big.events.push(item);
+    this.#retainedEvents -= small.events.length;
+    for (let i = 0; i < small.events.length; i++) {
+      this.#keep(big, small.events[i]!, small.times[i]!, small.seqs[i]!, small.arrivals[i]!);
+    }
+    big.dropped += small.dropped;
     for (const anomaly of small.anomalies) big.anomalies.add(anomaly);
     for (const rel of small.related) big.related.push(rel);
     for (const conf of small.conferences) big.conferences.add(conf);
-    small.timer?.cancel();
+    this.#heap.delete(small);
     this.#groups.delete(small);
   }
 
@@ -367,6 +498,29 @@ export class Router {
     this.#join(held.group, leg.group);
   }
 
+  /**
+   * Attended transfer by the phone (SIP REFER with Replaces): the REFER-ing leg names the dialog it
+   * replaces by its SIP Call-ID; the leg of that dialog (the consultation call) joins its call, as
+   * the uuid_bridge that follows would. Either side may be seen first.
+   */
+  #linkReplaces(leg: RouterLeg): void {
+    const own = leg.facts.sipCallId;
+    if (own !== undefined && !this.#bySipCallId.has(own)) {
+      this.#bySipCallId.set(own, leg);
+      const waiting = this.#replacing.get(own);
+      if (waiting !== undefined) {
+        this.#replacing.delete(own);
+        if (waiting !== leg && !waiting.group.done) this.#join(waiting.group, leg.group);
+      }
+    }
+    const replaces = leg.facts.replaces;
+    if (replaces === undefined || leg.replacesLinked === true) return;
+    leg.replacesLinked = true;
+    const target = this.#bySipCallId.get(replaces);
+    if (target === undefined) this.#replacing.set(replaces, leg);
+    else if (target !== leg && !target.group.done) this.#join(target.group, leg.group);
+  }
+
   #joinConference(group: Group, conference: string): void {
     group.conferences.add(conference);
     let ids = this.#conferences.get(conference);
@@ -390,45 +544,87 @@ export class Router {
   #schedule(group: Group): void {
     const now = this.#clock.now();
     group.deadline = now + (isComplete(group) ? this.#quietMs : this.#idleMs);
-    if (group.timer !== undefined && group.timerAt <= group.deadline) return;
-    this.#arm(group, now);
+    // The heap entry only moves earlier here; a later deadline is picked up when the entry is due.
+    if (group.heapIndex >= 0 && group.dueAt <= group.deadline) return;
+    this.#heap.set(group, group.deadline);
+    this.#arm();
   }
 
-  #arm(group: Group, now: number): void {
-    group.timer?.cancel();
-    group.timerAt = group.deadline;
-    group.timer = this.#clock.setTimeout(() => {
-      group.timer = undefined;
-      const at = this.#clock.now();
-      if (at < group.deadline) this.#arm(group, at);
-      else this.#finalize(group);
-    }, group.deadline - now);
+  /** Keeps the one router timer armed for the earliest of: a call's heap entry, a retention expiry. */
+  #arm(): void {
+    let next = this.#heap.peek()?.dueAt ?? Number.POSITIVE_INFINITY;
+    const oldest = this.#retired.values().next().value;
+    if (oldest !== undefined) next = Math.min(next, oldest.retiredAt + this.#retainMs);
+    if (next === Number.POSITIVE_INFINITY) {
+      this.#timer?.cancel();
+      this.#timer = undefined;
+      this.#timerAt = next;
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= next) return;
+    this.#timer?.cancel();
+    const now = this.#clock.now();
+    this.#timerAt = next;
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(0, next - now));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    for (let top = this.#heap.peek(); top !== undefined && top.dueAt <= now; top = this.#heap.peek()) {
+      if (now < top.deadline) this.#heap.set(top, top.deadline);
+      else this.#finalize(top);
+    }
+    this.#expireRetired(now);
+    this.#arm();
+  }
+
+  /** Forgets finished calls older than the retention window. */
+  #expireRetired(now: number): void {
+    for (const [uuid, group] of this.#retired) {
+      if (group.retiredAt + this.#retainMs > now) break;
+      this.#retired.delete(uuid);
+    }
   }
 
   #finalize(group: Group): void {
     if (group.done) return;
     group.done = true;
-    group.timer?.cancel();
-    group.timer = undefined;
+    this.#heap.delete(group);
     this.#groups.delete(group);
+    this.#retainedEvents -= group.events.length;
     const anchor = anchorOf(group);
     const seenLegs = [...group.legs].filter((l) => l.seen);
+    group.retiredAt = this.#clock.now();
     for (const leg of group.legs) {
-      if (this.#legs.get(leg.facts.uuid) === leg) {
-        this.#legs.delete(leg.facts.uuid);
-        this.#retired.set(leg.facts.uuid, group);
+      const uuid = leg.facts.uuid;
+      if (this.#legs.get(uuid) === leg) {
+        this.#legs.delete(uuid);
+        this.#latest.delete(uuid);
+        // Re-inserted at the end: the map stays in retirement order (oldest first).
+        this.#retired.delete(uuid);
+        this.#retired.set(uuid, group);
       }
       const holder = holderNumber(leg.facts);
       if (holder !== undefined && this.#heldBy.get(holder) === leg) this.#heldBy.delete(holder);
+      const sip = leg.facts.sipCallId;
+      if (sip !== undefined && this.#bySipCallId.get(sip) === leg) this.#bySipCallId.delete(sip);
+      const replaces = leg.facts.replaces;
+      if (replaces !== undefined && this.#replacing.get(replaces) === leg) this.#replacing.delete(replaces);
     }
     while (this.#retired.size > this.#retain) {
       const oldest = this.#retired.keys().next().value;
       if (oldest === undefined) break;
       this.#retired.delete(oldest);
     }
+    this.#arm();
+    if (group.dropped > 0) {
+      group.anomalies.add(`${group.dropped} events past the per-call cap of ${this.#maxEvents} not kept`);
+    }
     if (anchor === undefined || group.events.length === 0) return;
     const id = anchor.key;
-    group.events.sort(compareOrdered);
+    sortEvents(group);
     const related = [...group.related];
     for (const conference of group.conferences) {
       for (const other of this.#conferences.get(conference) ?? []) {
@@ -449,8 +645,8 @@ export class Router {
     }
     this.#onReady({
       id,
-      events: group.events.map((o) => o.ev),
-      times: group.events.map((o) => o.ts),
+      events: group.events.slice(),
+      times: group.times.slice(),
       legs,
       openLegs,
       timedOut: openLegs.length > 0,
@@ -458,6 +654,26 @@ export class Router {
       anomalies: [...group.anomalies],
     });
   }
+}
+
+/**
+ * Sorts a group's events (and their keys) by `(timestamp, sequence, arrival)`, as `compareOrdered`
+ * orders buffered events. Usually they already are (the reorder buffer released them in order):
+ * then nothing is allocated.
+ */
+function sortEvents(group: Group): void {
+  const { events, times, seqs, arrivals } = group;
+  const n = events.length;
+  const before = (i: number, j: number): number =>
+    times[i]! - times[j]! || seqs[i]! - seqs[j]! || arrivals[i]! - arrivals[j]!;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (before(i - 1, i) > 0) sorted = false;
+  if (sorted) return;
+  const order = Array.from({ length: n }, (_, i) => i).sort(before);
+  group.events = order.map((i) => events[i]!);
+  group.times = order.map((i) => times[i]!);
+  group.seqs = order.map((i) => seqs[i]!);
+  group.arrivals = order.map((i) => arrivals[i]!);
 }
 
 /** The first leg of a group by creation (then first-seen) time: the caller's leg. */

@@ -15,7 +15,13 @@ import {
 } from './errors.js';
 import { storyWhere } from './sql-filter.js';
 import type { SaveOutcome, Store, StoryFilter, StoryPage } from './store.js';
-import { normaliseQuery, parseStoredStory, type StorableStory, storyColumns } from './story-columns.js';
+import {
+  checkCutoff,
+  normaliseQuery,
+  parseStoredStory,
+  type StorableStory,
+  storyColumns,
+} from './story-columns.js';
 
 /** Options of {@link PostgresStore.open}. Give `connectionString` or `pool`. */
 export interface PostgresStoreOptions {
@@ -209,6 +215,19 @@ export class PostgresStore<S extends StorableStory = CallStory> implements Store
       where.params,
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async deleteBefore(time: number): Promise<number> {
+    const cutoff = checkCutoff(time);
+    const pool = this.#pool;
+    if (pool === undefined) throw new StoreClosedError();
+    try {
+      // One statement: the party numbers go with their story (ON DELETE CASCADE).
+      const result = await pool.query(`DELETE FROM ${this.#tables.stories} WHERE started_at < $1`, [cutoff]);
+      return result.rowCount ?? 0;
+    } catch (err) {
+      throw this.#wrap(err);
+    }
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,13 @@ import Database from 'better-sqlite3';
 import { describeError, StoreClosedError, StoreSchemaError, StoreUnavailableError } from './errors.js';
 import { storyWhere } from './sql-filter.js';
 import type { SaveOutcome, Store, StoryFilter, StoryPage } from './store.js';
-import { normaliseQuery, parseStoredStory, type StorableStory, storyColumns } from './story-columns.js';
+import {
+  checkCutoff,
+  normaliseQuery,
+  parseStoredStory,
+  type StorableStory,
+  storyColumns,
+} from './story-columns.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -174,6 +180,14 @@ export class SqliteStore<S extends StorableStory = CallStory> implements Store<S
         .prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM cdr_stories s ${where.sql}`)
         .get(...where.params);
       return row?.n ?? 0;
+    });
+  }
+
+  deleteBefore(time: number): Promise<number> {
+    return this.#run((db) => {
+      // The party numbers go with their story (ON DELETE CASCADE; foreign keys are on).
+      const result = db.prepare('DELETE FROM cdr_stories WHERE started_at < ?').run(checkCutoff(time));
+      return result.changes;
     });
   }
 

@@ -70,6 +70,17 @@ export interface Store<S extends StorableStory = CallStory> {
   list(filter?: StoryFilter, page?: StoryPage): Promise<S[]>;
   /** How many stories match `filter` (for "20 of 1 312"). */
   count(filter?: StoryFilter): Promise<number>;
+  /**
+   * Retention: deletes every story that started strictly before `time` (µs since the epoch, the story
+   * model's unit), with its party numbers, and returns how many stories were deleted. One statement,
+   * one transaction: a concurrent `list` sees the stories either all there or all gone.
+   *
+   * @throws StoreQueryError when `time` is not a finite number.
+   * @example
+   * const ninetyDaysAgo = (Date.now() - 90 * 86_400_000) * 1000;
+   * const deleted = await store.deleteBefore(ninetyDaysAgo);
+   */
+  deleteBefore(time: number): Promise<number>;
   /** Releases the database (idempotent). Later calls reject with `StoreClosedError`. */
   close(): Promise<void>;
 }

@@ -90,6 +90,19 @@ export function parseStoredStory<S>(id: string, json: unknown): S {
   }
 }
 
+/**
+ * Checks the cut-off time of `Store.deleteBefore`.
+ *
+ * @throws StoreQueryError when it is not a finite number.
+ */
+export function checkCutoff(time: number): number {
+  if (typeof time !== 'number' || !Number.isFinite(time))
+    throw new StoreQueryError(
+      `deleteBefore: expected a finite time in µs since the epoch, got ${String(time)}`,
+    );
+  return time;
+}
+
 /** A checked filter + page, as both stores translate it to SQL. */
 export interface NormalisedQuery {
   readonly from?: number;

@@ -168,6 +168,27 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       });
     });
 
+    it('retention: deleteBefore removes stories started before the cut-off, with their numbers', async () => {
+      for (let i = 0; i < 4; i++) {
+        await store.save(
+          makeStory({ id: `r${i}`, startedAt: T0 + i * 86_400 * S, endedAt: T0 + i * 86_400 * S + S }),
+        );
+      }
+      // The cut-off is exclusive: r2 started exactly at it and stays.
+      expect(await store.deleteBefore(T0 + 2 * 86_400 * S)).toBe(2);
+      expect((await store.list()).map((s) => s.id)).toEqual(['r3', 'r2']);
+      expect(await store.get('r0')).toBeUndefined();
+      expect((await store.list({ number: '1001' })).map((s) => s.id)).toEqual(['r3', 'r2']);
+      // A deleted id can be saved again (its numbers were removed with it).
+      expect(await store.save(makeStory({ id: 'r0', startedAt: T0 }))).toBe('inserted');
+      expect((await store.list({ number: '1001' })).map((s) => s.id)).toEqual(['r3', 'r2', 'r0']);
+      expect(await store.deleteBefore(T0)).toBe(0);
+      expect(await store.deleteBefore(T0 + 10 * 86_400 * S)).toBe(3);
+      expect(await store.count()).toBe(0);
+      await expect(store.deleteBefore(Number.NaN)).rejects.toBeInstanceOf(StoreQueryError);
+      await expect(store.deleteBefore(Number.POSITIVE_INFINITY)).rejects.toThrow(/deleteBefore/);
+    });
+
     it('rejects stories without a usable id or start with StoreDataError', async () => {
       await expect(store.save(makeStory({ id: '' }))).rejects.toBeInstanceOf(StoreDataError);
       await expect(store.save(makeStory({ id: 'x', startedAt: Number.NaN }))).rejects.toThrow(/startedAt/);
@@ -196,6 +217,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       await expect(store.get('a1')).rejects.toBeInstanceOf(StoreClosedError);
       await expect(store.save(makeStory({ id: 'a1' }))).rejects.toBeInstanceOf(StoreClosedError);
       await expect(store.list()).rejects.toBeInstanceOf(StoreClosedError);
+      await expect(store.deleteBefore(T0)).rejects.toBeInstanceOf(StoreClosedError);
     });
   });
 }

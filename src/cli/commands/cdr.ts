@@ -5,11 +5,15 @@
  *   (virtual time, so a day of events takes seconds) and prints the stories as a JSON array.
  * - `listen (--esl HOST:PORT --password P | --nats URL) [--db ADDR] [--publish] [--quiet]`: runs the
  *   engine live on a FreeSWITCH ESL stream or on XCC `Event.Channel`/`Event.CDR` from NATS, printing
- *   each story as one JSON line, saving and publishing it, until Ctrl-C.
+ *   each story as one JSON line, saving and publishing it, until Ctrl-C. With `--durable NAME
+ *   [--stream S]` it reads `Event.CDR` from a JetStream stream instead (records sent while it was down
+ *   are delivered when it returns; each acked once its story is stored; cdr-durable.ts).
  * - `list [--db ADDR] [filters]` and `show ID [--db ADDR]`: query a store.
+ * - `prune --older-than SPAN [--db ADDR] [--dry-run]`: retention (listen does it hourly with --retention).
  */
 import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
+import { DEFAULT_CDR_STREAM, DurableStreamError } from '../../bus/index.js';
 import { RealClock, VirtualClock } from '../../clock/index.js';
 import {
   EslClient,
@@ -30,7 +34,9 @@ import {
 } from '../../cdr/store/index.js';
 import type { CallStory } from '../../cdr/story.js';
 import { subjects } from '../../protocol/index.js';
-import { startStoryEngine } from '../cdr-engine.js';
+import { loadCdrDirectory } from '../cdr-directory.js';
+import { type DurableCdr, StoryAcks, startDurableCdr } from '../cdr-durable.js';
+import { type EngineHandle, startStoryEngine } from '../cdr-engine.js';
 import { storyLine } from '../cdr-format.js';
 import {
   CDR_DB_ENV,
@@ -42,13 +48,14 @@ import {
   replayFormat,
   storeAddress,
 } from '../cdr-options.js';
+import { pruneStories, RetentionPruner, retentionSpan } from '../cdr-retention.js';
 import { StorySink } from '../cdr-sink.js';
 import { XccEventConverter } from '../cdr-xcc-input.js';
 import { CliError, ExitCode, oneLine, usageError } from '../errors.js';
 import { tcpEslConnect } from '../esl-transport.js';
 import { type CliIo, untilAborted } from '../io.js';
 import { addNatsFlags, connectNats, type NatsFlags } from '../nats.js';
-import { nonNegativeInt, positiveInt, positiveNumber } from '../option-parsers.js';
+import { nonNegativeInt, positiveInt, positiveNumber, subjectToken } from '../option-parsers.js';
 import type { GlobalFlags, RunAction } from '../program.js';
 
 /** Environment variable holding the ESL password. */
@@ -60,6 +67,8 @@ export interface CdrReplayOptions {
   ndjson?: boolean;
   /** Skip malformed entries (reported on stderr) instead of failing. */
   skipBad?: boolean;
+  /** Enrichment directory file (YAML/JSON: number/login → {kind, person, department, extension}). */
+  directory?: string;
 }
 
 export interface CdrListenOptions extends NatsFlags {
@@ -74,6 +83,22 @@ export interface CdrListenOptions extends NatsFlags {
   finalizeAfter?: number;
   /** Whether `--nats` was given on the command line (not from the environment or the default). */
   natsGiven: boolean;
+  /** Enrichment directory file (YAML/JSON: number/login → {kind, person, department, extension}). */
+  directory?: string;
+  /** Delete stories older than this (ms) from `--db`, at start and then hourly. */
+  retention?: number;
+  /** Read `Event.CDR` from the JetStream stream through this durable consumer (docs/reliability.md). */
+  durable?: string;
+  /** The stream `--durable` reads (default XCC_CDR; created if missing). */
+  stream?: string;
+}
+
+export interface CdrPruneOptions {
+  db: string;
+  /** Stories that started longer ago than this (ms) are deleted. */
+  olderThan: number;
+  /** Only count what would be deleted. */
+  dryRun?: boolean;
 }
 
 export interface CdrListOptions {
@@ -113,6 +138,10 @@ export function registerCdr(program: Command, run: RunAction, _globals: () => Gl
     .addOption(new Option('--db <address>', 'also save the stories in this store').argParser(storeAddress))
     .option('--ndjson', 'print one story per line instead of a JSON array')
     .option('--skip-bad', 'skip malformed entries (reported on stderr) instead of failing')
+    .option(
+      '--directory <file>',
+      'enrich parties from this YAML/JSON map (number → kind, person, department)',
+    )
     .action(async (file: string, opts: CdrReplayOptions) => {
       await run((io) => runCdrReplay(file, opts, io));
     });
@@ -132,6 +161,26 @@ export function registerCdr(program: Command, run: RunAction, _globals: () => Gl
       .addOption(dbOption(false).argParser(storeAddress))
       .option('--publish', 'publish each story on NATS (<tenant.>cn.xswitch.cdr.story)')
       .option('--quiet', 'do not print stories on stdout')
+      .option(
+        '--durable <name>',
+        'read Event.CDR from the JetStream stream with this durable consumer: records sent while down are not lost',
+        subjectToken,
+      )
+      .option(
+        '--stream <name>',
+        `JetStream stream for --durable (default ${DEFAULT_CDR_STREAM})`,
+        subjectToken,
+      )
+      .option(
+        '--directory <file>',
+        'enrich parties from this YAML/JSON map (number → kind, person, department)',
+      )
+      .addOption(
+        new Option(
+          '--retention <span>',
+          'delete stories older than this from --db (e.g. 90d), at start and hourly',
+        ).argParser(retentionSpan),
+      )
       .addOption(
         new Option(
           '--finalize-after <seconds>',
@@ -182,6 +231,16 @@ export function registerCdr(program: Command, run: RunAction, _globals: () => Gl
       await run((io) => runCdrShow(id, opts, io));
     });
 
+  cdr
+    .command('prune')
+    .description('delete stored stories that started longer ago than a span (retention)')
+    .requiredOption('--older-than <span>', 'e.g. 90d, 12w, 36h', retentionSpan)
+    .addOption(dbOption(true))
+    .option('--dry-run', 'only count the stories that would be deleted')
+    .action(async (opts: CdrPruneOptions) => {
+      await run((io) => runCdrPrune(opts, io));
+    });
+
   for (const command of cdr.commands) {
     command.exitOverride().configureOutput(program.configureOutput()).showSuggestionAfterError(true);
   }
@@ -207,6 +266,7 @@ export async function runCdrReplay(file: string, opts: CdrReplayOptions, io: Cli
     throw usageError(
       `${file}: cannot tell the format from the name; give --format esl-plain|esl-json|ndjson|yaml|json`,
     );
+  const directory = opts.directory === undefined ? undefined : await loadCdrDirectory(opts.directory);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -246,6 +306,7 @@ export async function runCdrReplay(file: string, opts: CdrReplayOptions, io: Cli
         sink.accept(story);
       },
       onError: (error, id) => io.err(`xcc cdr replay: story ${id} skipped: ${oneLine(error)}`),
+      ...(directory === undefined ? {} : { directory }),
     });
     try {
       for (const event of events) {
@@ -283,6 +344,13 @@ export async function runCdrListen(opts: CdrListenOptions, io: CliIo): Promise<n
     throw usageError(`--esl needs --password (or ${ESL_PASSWORD_ENV})`);
   if (opts.esl === undefined && opts.eslUser !== undefined)
     throw usageError('--esl-user goes with --esl HOST:PORT');
+  if (opts.durable !== undefined && opts.esl !== undefined)
+    throw usageError('--durable reads the CDR stream on NATS: it does not go with --esl');
+  if (opts.stream !== undefined && opts.durable === undefined)
+    throw usageError('--stream goes with --durable NAME');
+  if (opts.retention !== undefined && opts.db === undefined)
+    throw usageError(`--retention needs a store: give --db (or ${CDR_DB_ENV})`);
+  const directory = opts.directory === undefined ? undefined : await loadCdrDirectory(opts.directory);
 
   const needsNats = opts.esl === undefined || (opts.publish ?? false);
   const bus = needsNats ? await connectNats(opts, 'xcc-cdr') : undefined;
@@ -296,23 +364,42 @@ export async function runCdrListen(opts: CdrListenOptions, io: CliIo): Promise<n
             ...(opts.tenant === undefined ? {} : { tenant: opts.tenant }),
           })
         : undefined;
+    const acks = new StoryAcks();
     const sink = new StorySink({
       io,
       print: !(opts.quiet ?? false),
       ...(store === undefined ? {} : { store }),
       ...(publisher === undefined ? {} : { publisher }),
+      onHandled: acks.handled,
     });
     const clock = new RealClock();
+    const pruner =
+      store === undefined || opts.retention === undefined
+        ? undefined
+        : new RetentionPruner({
+            store,
+            clock,
+            olderThanMs: opts.retention,
+            onPruned: (n) =>
+              io.err(`xcc cdr listen: retention: ${n} stories deleted from ${store!.description}`),
+            onError: (error) => io.err(`xcc cdr listen: retention: prune failed: ${oneLine(error)}`),
+          });
     const engine = startStoryEngine({
       clock,
       onStory: (story) => sink.accept(story),
-      onError: (error, id) => io.err(`xcc cdr listen: story ${id} skipped: ${oneLine(error)}`),
+      onError: (error, id) => {
+        io.err(`xcc cdr listen: story ${id} skipped: ${oneLine(error)}`);
+        acks.failed(error, id);
+      },
       ...(opts.finalizeAfter === undefined ? {} : { finalizeAfterMs: opts.finalizeAfter * 1000 }),
+      ...(directory === undefined ? {} : { directory }),
     });
     let lost: string | undefined;
     try {
       if (opts.esl !== undefined) {
         lost = await listenEsl(opts.esl, opts, clock, engine.ingest, io);
+      } else if (opts.durable !== undefined) {
+        lost = await listenDurable(bus!, opts, opts.durable, { engine, sink, acks }, io);
       } else {
         lost = await listenNats(bus!, opts, engine.ingest, io);
       }
@@ -321,10 +408,12 @@ export async function runCdrListen(opts: CdrListenOptions, io: CliIo): Promise<n
       // CDR) sees their end; a half story saved now would be wrong.
       await engine.close();
       await sink.drained();
+      await pruner?.stop();
     }
     io.err(
       `xcc cdr listen: ${sink.stats.stories} stories` +
         (store === undefined ? '' : `, ${sink.stats.saved} saved`) +
+        (pruner === undefined ? '' : `, ${pruner.stats.deleted} pruned`) +
         (publisher === undefined ? '' : `, ${sink.stats.published} published on ${publisher.subject}`) +
         (sink.stats.failures > 0 ? `, ${sink.stats.failures} failures` : ''),
     );
@@ -388,6 +477,54 @@ async function listenEsl(
   }
 }
 
+/**
+ * Reads `Event.CDR` from the JetStream stream through the durable consumer until Ctrl-C; each record
+ * is acked once its story was stored. Returns why it ended otherwise.
+ */
+async function listenDurable(
+  bus: Awaited<ReturnType<typeof connectNats>>,
+  opts: CdrListenOptions,
+  durable: string,
+  parts: { engine: EngineHandle; sink: StorySink; acks: StoryAcks },
+  io: CliIo,
+): Promise<string | undefined> {
+  const subs = subjects(opts.tenant === undefined ? {} : { tenant: opts.tenant });
+  const stream = opts.stream ?? DEFAULT_CDR_STREAM;
+  let listener: DurableCdr;
+  try {
+    listener = await startDurableCdr({
+      bus,
+      stream,
+      durable,
+      cdrSubject: subs.cdr,
+      ...parts,
+      ...(opts.finalizeAfter === undefined ? {} : { finalizeAfterMs: opts.finalizeAfter * 1000 }),
+      report: (line) => io.err(`xcc cdr listen: ${line}`),
+    });
+  } catch (err) {
+    if (err instanceof DurableStreamError)
+      throw new CliError(`--durable ${durable}: ${oneLine(err)}`, ExitCode.Failed, { cause: err });
+    throw err;
+  }
+  io.err(
+    `xcc cdr listen: reading ${subs.cdr} from JetStream stream ${stream} as durable consumer ${durable} at ${opts.nats} (Ctrl-C to stop)`,
+  );
+  let lost = false;
+  await Promise.race([
+    untilAborted(io.stop),
+    bus.closed.then(() => {
+      lost = !io.stop.aborted;
+    }),
+  ]);
+  await listener.close();
+  const stats = listener.consumer.stats;
+  io.err(
+    `xcc cdr listen: ${listener.counts.records} records, ${stats.acked} acked, ${stats.released} given back for the next run` +
+      (listener.counts.skipped > 0 ? `, ${listener.counts.skipped} skipped` : ''),
+  );
+  return lost ? `connection to NATS at ${opts.nats} lost` : undefined;
+}
+
 /** Reads XCC events from NATS until Ctrl-C; returns why it ended otherwise. */
 async function listenNats(
   bus: Awaited<ReturnType<typeof connectNats>>,
@@ -439,6 +576,34 @@ export async function runCdrList(opts: CdrListOptions, io: CliIo): Promise<numbe
         ? `xcc cdr list: no stories match (${total} in all with these filters)`
         : `xcc cdr list: ${opts.offset + 1}–${opts.offset + stories.length} of ${total}`,
     );
+    return ExitCode.OK;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `xcc cdr prune --older-than SPAN`. Exit 1 when the store refused the delete. */
+export async function runCdrPrune(opts: CdrPruneOptions, io: CliIo): Promise<number> {
+  const store = await openCliStore(opts.db, opts.dryRun ?? false);
+  try {
+    const now = Date.now();
+    const cutoff = new Date(now - opts.olderThan).toISOString();
+    if (opts.dryRun ?? false) {
+      const n = await store.count({ to: (now - opts.olderThan) * 1000 });
+      io.err(
+        `xcc cdr prune: ${n} stories started before ${cutoff} would be deleted from ${store.description}`,
+      );
+      return ExitCode.OK;
+    }
+    let n: number;
+    try {
+      n = await pruneStories(store, opts.olderThan, now);
+    } catch (err) {
+      throw new CliError(`prune failed in ${store.description}: ${oneLine(err)}`, ExitCode.Failed, {
+        cause: err,
+      });
+    }
+    io.err(`xcc cdr prune: ${n} stories started before ${cutoff} deleted from ${store.description}`);
     return ExitCode.OK;
   } finally {
     await store.close();
