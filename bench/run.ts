@@ -8,11 +8,14 @@
  * asserted anywhere (see docs/benchmarks.md for targets and how to read them).
  *
  * Environment knobs (optional): BENCH_BASELINE_REQUESTS, BENCH_CONCURRENCY, BENCH_CALLS,
- * BENCH_CALL_CONCURRENCY, BENCH_HELD_CALLS, BENCH_CDR_EVENTS, BENCH_CDR_ROUNDS.
+ * BENCH_CALL_CONCURRENCY, BENCH_HELD_CALLS, BENCH_CDR_EVENTS, BENCH_CDR_ROUNDS, BENCH_SOAK_CALLS,
+ * BENCH_SOAK_CONCURRENCY. The `chaos` part (bench/chaos-soak.ts) runs after e2e on the same nats-server.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { runBaseline } from './baseline.js';
+import { runCdrMemory } from './cdr-memory.js';
 import { runCdrParseBench } from './cdr-parse.js';
+import { runChaosSoak } from './chaos-soak.js';
 import { runE2e } from './e2e.js';
 import { runHeap } from './heap.js';
 import { startBenchNats } from './nats.js';
@@ -72,6 +75,14 @@ async function main(): Promise<void> {
       report.ratioE2eCallsToBaselineRequests =
         Math.round((e2e.callsPerSec / baseline.requestsPerSec) * 10_000) / 10_000;
     }
+    report.chaos = await part('chaos (soak: plain, layer, layer + 1 % loss/dup + 20 ms reorder)', () =>
+      runChaosSoak({
+        url: nats.url,
+        calls: envInt('BENCH_SOAK_CALLS', 10_000),
+        concurrency: envInt('BENCH_SOAK_CONCURRENCY', 1000),
+        log,
+      }),
+    );
   } finally {
     await nats.stop();
   }
@@ -85,6 +96,10 @@ async function main(): Promise<void> {
         rounds: envInt('BENCH_CDR_ROUNDS', 5),
       }),
     ),
+  );
+  // BENCH_CDR_OPEN_CALLS (default 100 000): calls held open by the story engine (bench/cdr-memory.ts).
+  report.cdrMemory = await part('cdr memory (open calls held by the story engine)', () =>
+    runCdrMemory(envInt('BENCH_CDR_OPEN_CALLS', 100_000)),
   );
   report.finishedAt = new Date().toISOString();
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
