@@ -325,7 +325,10 @@ export function buildStory(
   const partner = ctx.partner.get(anchorUuid) ?? ctx.lastPartner.get(anchorUuid);
   const partnerEnd = partner === undefined ? undefined : ctx.legs.get(partner)?.endedAt;
   if (anchor.endedAt !== undefined && partnerEnd !== undefined) {
-    story.hangupBy = anchor.endedAt <= partnerEnd ? 'caller' : 'callee';
+    // The partner ended first, but the caller went on alone (parked, transferred to an IVR or a
+    // voicemail box) and hung up there: the caller ended the call, not the partner long gone.
+    const wentOn = segments.some((s) => s.start >= partnerEnd && s.start < (anchor.endedAt ?? 0));
+    story.hangupBy = anchor.endedAt <= partnerEnd || wentOn ? 'caller' : 'callee';
   } else if (anchor.endedAt !== undefined) {
     story.hangupBy = 'caller';
   }
