@@ -23,6 +23,8 @@ export type PartyRole =
   | 'agent'
   | 'specialist'
   | 'transfer_target'
+  /** Took a parked call out of the lot. */
+  | 'retriever'
   | 'forward_target'
   | 'interceptor'
   | 'ivr'

@@ -61,6 +61,9 @@ function settle(
 
 function retrieved(ctx: StoryContext, at: Micros, retriever: string | undefined): void {
   const extra: Record<string, DetailValue> = {};
+  if (unsettled(ctx, at) === undefined) return;
+  // The retriever's role is its own (a device seen before, e.g. the one that parked, keeps its role).
+  if (retriever !== undefined) ctx.roleHint.set(retriever, 'retriever');
   const party = retriever === undefined ? undefined : ctx.deviceParty(retriever);
   if (party !== undefined) extra.retrievedBy = party;
   settle(ctx, at, 'retrieved', extra);
