@@ -5,16 +5,16 @@
  * one line and exit 2.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeEslFrame, encodeEventPlain, type HeaderMap } from '../src/cdr/index.js';
+import type { HeaderMap } from '../src/cdr/index.js';
 import { SqliteStore } from '../src/cdr/store/index.js';
 import { makeStory } from '../src/cdr/store/test-support.js';
 import type { CallStory } from '../src/cdr/story.js';
 import { main } from '../src/cli/main.js';
 import { fakeIo, xcc } from './support/cli-io.js';
+import { startFakeEsl } from './support/fake-esl.js';
 import { until } from './support/poll.js';
 
 const S = 1_000_000;
@@ -191,52 +191,9 @@ describe('xcc cdr prune', () => {
   });
 });
 
-/** A minimal FreeSWITCH mod_event_socket: password login, `event` subscription, then `events`. */
-async function fakeEslServer(
-  password: string,
-  events: readonly HeaderMap[],
-): Promise<{ port: number; server: Server }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    socket.write(encodeEslFrame('auth/request'));
-    let buffer = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const command = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (command.startsWith('auth ')) {
-          const ok = command === `auth ${password}`;
-          socket.write(
-            encodeEslFrame('command/reply', '', { 'Reply-Text': ok ? '+OK accepted' : '-ERR invalid' }),
-          );
-        } else if (command.startsWith('event ')) {
-          socket.write(
-            encodeEslFrame('command/reply', '', { 'Reply-Text': '+OK event listener enabled plain' }),
-          );
-          for (const h of events) socket.write(encodeEslFrame('text/event-plain', encodeEventPlain(h)));
-        } else {
-          socket.write(encodeEslFrame('command/reply', '', { 'Reply-Text': '+OK' }));
-        }
-      }
-    });
-  });
-  server.on('close', () => {
-    for (const s of sockets) s.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, server };
-}
-
-/** Polls (real time: this is about sockets) until `check` holds; fails after `ms`. */
 describe('xcc cdr listen --directory --retention', () => {
   it('enriches live stories and prunes the store at start; Ctrl-C ends with exit 0', async () => {
-    const esl = await fakeEslServer('ClueCon', callEvents(Date.now() * 1000));
+    const esl = await startFakeEsl({ password: 'ClueCon', events: callEvents(Date.now() * 1000) });
     const yaml = join(dir, 'listen-directory.yaml');
     await writeFile(yaml, DIRECTORY_YAML);
     const file = await agedDb('listen-retention.db');
@@ -248,7 +205,7 @@ describe('xcc cdr listen --directory --retention', () => {
         'cdr',
         'listen',
         '--esl',
-        `127.0.0.1:${esl.port}`,
+        esl.address,
         '--password',
         'ClueCon',
         '--finalize-after',
@@ -274,7 +231,7 @@ describe('xcc cdr listen --directory --retention', () => {
     expect(await running).toBe(0);
     expect(io.stderr.at(-1)).toBe('xcc cdr listen: 1 stories, 1 saved, 2 pruned');
     expect(await storedIds(file)).toEqual([A, 'd1', 'd80']);
-    esl.server.close();
+    await esl.close();
   });
 
   it('--retention without a store is a usage error (one line, exit 2)', async () => {

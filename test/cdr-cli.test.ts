@@ -5,18 +5,18 @@
  * bad flag.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsBus } from '../src/bus/index.js';
-import { encodeEslFrame, encodeEventPlain, encodeEventPlainFrame, type HeaderMap } from '../src/cdr/index.js';
+import { encodeEventPlainFrame, type HeaderMap } from '../src/cdr/index.js';
 import { decodeStory, SqliteStore } from '../src/cdr/store/index.js';
 import { makeStory, T0 } from '../src/cdr/store/test-support.js';
 import type { CallStory } from '../src/cdr/story.js';
 import { main } from '../src/cli/main.js';
 import { startNatsServer } from './support/nats-server.js';
 import { fakeIo, xcc } from './support/cli-io.js';
+import { startFakeEsl } from './support/fake-esl.js';
 import { until } from './support/poll.js';
 
 const S = 1_000_000;
@@ -288,55 +288,9 @@ describe('xcc cdr replay', () => {
   });
 });
 
-/** A minimal FreeSWITCH mod_event_socket: password login, `event` subscription, then `events`. */
-async function fakeEslServer(
-  password: string,
-  events: readonly HeaderMap[],
-): Promise<{ port: number; server: Server; commands: string[] }> {
-  const commands: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    socket.write(encodeEslFrame('auth/request'));
-    let buffer = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const command = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        commands.push(command);
-        if (command.startsWith('auth ')) {
-          const ok = command === `auth ${password}`;
-          socket.write(
-            encodeEslFrame('command/reply', '', { 'Reply-Text': ok ? '+OK accepted' : '-ERR invalid' }),
-          );
-          if (!ok) socket.end();
-        } else if (command.startsWith('event ')) {
-          socket.write(
-            encodeEslFrame('command/reply', '', { 'Reply-Text': '+OK event listener enabled plain' }),
-          );
-          for (const h of events) socket.write(encodeEslFrame('text/event-plain', encodeEventPlain(h)));
-        } else {
-          socket.write(encodeEslFrame('command/reply', '', { 'Reply-Text': '+OK' }));
-        }
-      }
-    });
-  });
-  server.on('close', () => {
-    for (const s of sockets) s.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, server, commands };
-}
-
-/** Polls (real time: this is about sockets) until `check` holds; fails after `ms`. */
 describe('xcc cdr listen', () => {
   it('--esl: logs in, reads events live, prints and saves each story; Ctrl-C ends with exit 0', async () => {
-    const esl = await fakeEslServer('ClueCon', callEvents(Date.now() * 1000));
+    const esl = await startFakeEsl({ password: 'ClueCon', events: callEvents(Date.now() * 1000) });
     const listenDb = join(dir, 'listen-esl.db');
     const io = fakeIo();
     const running = main(
@@ -346,7 +300,7 @@ describe('xcc cdr listen', () => {
         'cdr',
         'listen',
         '--esl',
-        `127.0.0.1:${esl.port}`,
+        esl.address,
         '--password',
         'ClueCon',
         '--finalize-after',
@@ -368,13 +322,13 @@ describe('xcc cdr listen', () => {
     const store = SqliteStore.open({ file: listenDb, readonly: true });
     expectTheCall((await store.get(A))!);
     await store.close();
-    esl.server.close();
+    await esl.close();
   });
 
   it('--esl with a wrong password: one line, exit 2', async () => {
-    const esl = await fakeEslServer('ClueCon', []);
-    const r = await xcc('cdr', 'listen', '--esl', `127.0.0.1:${esl.port}`, '--password', 'wrong');
-    esl.server.close();
+    const esl = await startFakeEsl({ password: 'ClueCon' });
+    const r = await xcc('cdr', 'listen', '--esl', esl.address, '--password', 'wrong');
+    await esl.close();
     expect(r.code).toBe(2);
     expect(r.stderr.at(-1)).toMatch(/^xcc: ESL 127\.0\.0\.1:\d+: ESL authentication refused: -ERR invalid$/);
   });

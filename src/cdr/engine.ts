@@ -26,7 +26,10 @@ export interface StoryEngineOptions {
   clock: Clock;
   /** Receives every finished story (and again, with a higher version, when late events amend it). */
   onStory: (story: CallStory) => void;
-  /** Enrichment source; wrapped in a `CachingDirectory`. Default: none (kinds guessed from numbers). */
+  /**
+   * Enrichment source; wrapped in a `CachingDirectory`, which drops its answers when the directory's
+   * `revision` moves (a reload). Default: none (kinds guessed from numbers).
+   */
   directory?: Directory;
   /** Pattern plug-ins. Default `defaultExtractors()`. */
   extractors?: Extractor[];

@@ -2,7 +2,8 @@
  * `xcc cdr listen|replay --directory FILE`: the enrichment directory of the story engine from a YAML or
  * JSON file — number/extension/login → `{kind, person?, department?, extension?}`, the shape scenario
  * files use — at the top level or under a `directory` key. A bad file is one line naming the entry
- * and exit 2.
+ * and exit 2. `listen` rereads it on SIGHUP (`FileDirectory.reload`); a bad file then keeps the old
+ * entries.
  *
  * @example
  * # directory.yaml
@@ -53,12 +54,54 @@ export function directoryEntries(path: string, data: unknown): Record<string, Di
 }
 
 /**
+ * A directory read from a file that can be read again: `reload()` swaps in the new entries at once
+ * (`StaticDirectory.replace`, which also tells the engine's cache), or keeps the old ones when the file
+ * is unreadable or bad.
+ *
+ * @example
+ * const dir = await loadCdrDirectory('directory.yaml');
+ * // … an operator edits the file and sends SIGHUP:
+ * const entries = await dir.reload(); // a bad file throws and the old entries stay
+ */
+export class FileDirectory extends StaticDirectory {
+  /** The file, as given to `--directory`. */
+  readonly path: string;
+  #reloading: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string, entries: Record<string, DirectoryEntry>) {
+    super(entries);
+    this.path = path;
+  }
+
+  /**
+   * Reads the file again; resolves to the number of entries now in use. A call made while another
+   * runs waits for it, so the last request always reads the file last.
+   *
+   * @throws CliError with the one-line message of {@link loadCdrDirectory}; the old entries stay.
+   */
+  reload(): Promise<number> {
+    const next = this.#reloading.then(async () => {
+      this.replace(await readCdrDirectoryFile(this.path));
+      return this.size;
+    });
+    // The queue only orders reloads; the caller gets (and handles) this one's failure.
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
  * Reads and checks a directory file. YAML is read with every scalar a string, so an unquoted
  * `+493012345678:` or `0123:` key keeps its `+` and leading zero.
  *
  * @throws CliError (exit 2) for an unreadable or bad file.
  */
-export async function loadCdrDirectory(path: string): Promise<StaticDirectory> {
+export async function loadCdrDirectory(path: string): Promise<FileDirectory> {
+  return new FileDirectory(path, await readCdrDirectoryFile(path));
+}
+
+/** The checked entries of a directory file; throws the one-line `CliError` of {@link loadCdrDirectory}. */
+async function readCdrDirectoryFile(path: string): Promise<Record<string, DirectoryEntry>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -78,5 +121,5 @@ export async function loadCdrDirectory(path: string): Promise<StaticDirectory> {
       err,
     );
   }
-  return new StaticDirectory(directoryEntries(path, data));
+  return directoryEntries(path, data);
 }

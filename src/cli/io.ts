@@ -17,9 +17,21 @@ export interface CliIo {
   readonly stop: AbortSignal;
   /** Aborted at the second SIGINT/SIGTERM: stop draining, end now (still cleanly). A third exits at once. */
   readonly force: AbortSignal;
+  /**
+   * Calls `fn` on each reload request (SIGHUP in `processIo`) until the returned function is called.
+   * While one is registered the request never ends the process. Optional: without it, none come.
+   *
+   * @example
+   * const off = io.onReload?.(() => reloadConfig());
+   * try { await work(); } finally { off?.(); }
+   */
+  onReload?(fn: () => void): () => void;
 }
 
-/** The process-backed `CliIo`: stdout/stderr lines, `process.env`, SIGINT/SIGTERM → `stop`. */
+/**
+ * The process-backed `CliIo`: stdout/stderr lines, `process.env`, SIGINT/SIGTERM → `stop`, SIGHUP →
+ * `onReload` handlers (only while one is registered does Node not end the process on SIGHUP).
+ */
 export function processIo(): { io: CliIo; dispose(): void } {
   const stop = new AbortController();
   const force = new AbortController();
@@ -36,6 +48,7 @@ export function processIo(): { io: CliIo; dispose(): void } {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const reloadListeners = new Set<() => void>();
   const io: CliIo = {
     out: (line) => {
       process.stdout.write(`${line}\n`);
@@ -46,12 +59,24 @@ export function processIo(): { io: CliIo; dispose(): void } {
     env: process.env,
     stop: stop.signal,
     force: force.signal,
+    onReload: (fn) => {
+      const listener = (): void => fn();
+      reloadListeners.add(listener);
+      process.on('SIGHUP', listener);
+      return () => {
+        reloadListeners.delete(listener);
+        process.off('SIGHUP', listener);
+      };
+    },
   };
   return {
     io,
     dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // A command that forgot its removal must not keep the signal away from Node after we are done.
+      for (const listener of reloadListeners) process.off('SIGHUP', listener);
+      reloadListeners.clear();
     },
   };
 }

@@ -7,7 +7,8 @@
  *   engine live on a FreeSWITCH ESL stream or on XCC `Event.Channel`/`Event.CDR` from NATS, printing
  *   each story as one JSON line, saving and publishing it, until Ctrl-C. With `--durable NAME
  *   [--stream S]` it reads `Event.CDR` from a JetStream stream instead (records sent while it was down
- *   are delivered when it returns; each acked once its story is stored; cdr-durable.ts).
+ *   are delivered when it returns; each acked once its story is stored; cdr-durable.ts). SIGHUP
+ *   rereads the `--directory` file without dropping open calls.
  * - `list [--db ADDR] [filters]` and `show ID [--db ADDR]`: query a store.
  * - `prune --older-than SPAN [--db ADDR] [--dry-run]`: retention (listen does it hourly with --retention).
  */
@@ -34,7 +35,7 @@ import {
 } from '../../cdr/store/index.js';
 import type { CallStory } from '../../cdr/story.js';
 import { subjects } from '../../protocol/index.js';
-import { loadCdrDirectory } from '../cdr-directory.js';
+import { type FileDirectory, loadCdrDirectory } from '../cdr-directory.js';
 import { type DurableCdr, StoryAcks, startDurableCdr } from '../cdr-durable.js';
 import { type EngineHandle, startStoryEngine } from '../cdr-engine.js';
 import { storyLine } from '../cdr-format.js';
@@ -351,7 +352,46 @@ export async function runCdrListen(opts: CdrListenOptions, io: CliIo): Promise<n
   if (opts.retention !== undefined && opts.db === undefined)
     throw usageError(`--retention needs a store: give --db (or ${CDR_DB_ENV})`);
   const directory = opts.directory === undefined ? undefined : await loadCdrDirectory(opts.directory);
+  const reloads = reloadOnRequest(directory, io);
+  try {
+    return await listenWith(opts, directory, io);
+  } finally {
+    await reloads.stop();
+  }
+}
 
+/**
+ * SIGHUP while listen runs (`io.onReload`): rereads the `--directory` file, one stderr line either way;
+ * open calls are not touched. Without a directory the request is still taken, and ignored, so Node's
+ * default action (exit) cannot end the listener. `stop()` lets go and waits for a reload in progress.
+ */
+function reloadOnRequest(directory: FileDirectory | undefined, io: CliIo): { stop(): Promise<void> } {
+  const pending = new Set<Promise<void>>();
+  const off = io.onReload?.(() => {
+    if (directory === undefined) return;
+    const done = directory.reload().then(
+      (entries) => io.err(`xcc cdr listen: directory ${directory.path} reloaded: ${entries} entries`),
+      (error: unknown) =>
+        io.err(`xcc cdr listen: directory reload failed, keeping the old one: ${oneLine(error)}`),
+    );
+    pending.add(done);
+    // Removal is the promise's own continuation; `stop()` awaits what is still pending.
+    void done.finally(() => pending.delete(done));
+  });
+  return {
+    stop: async () => {
+      off?.();
+      await Promise.all([...pending]);
+    },
+  };
+}
+
+/** `xcc cdr listen` once its flags were checked and its directory read: runs until Ctrl-C or a lost source. */
+async function listenWith(
+  opts: CdrListenOptions,
+  directory: FileDirectory | undefined,
+  io: CliIo,
+): Promise<number> {
   const needsNats = opts.esl === undefined || (opts.publish ?? false);
   const bus = needsNats ? await connectNats(opts, 'xcc-cdr') : undefined;
   let store: Store | undefined;
