@@ -10,6 +10,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import {
+  type CompactSwitchEvent,
+  compactEvent,
   EslParser,
   encodeEventJson,
   encodeEventJsonFrame,
@@ -17,6 +19,7 @@ import {
   type SwitchEvent,
   buildStory,
   defaultExtractors,
+  ROUTED_SELECTION,
   Router,
   syntheticChannelEvent,
 } from '../src/cdr/index.js';
@@ -45,6 +48,11 @@ export interface CdrParseBenchResult {
   eslJsonParseAndRouteHeadersEventsPerSec: number;
   /** Baseline: `JSON.parse` of each event's JSON text, nothing else. */
   jsonParseBaselineEventsPerSec: number;
+  /**
+   * Parse plus compaction with the router's header selection (the pipeline's first stage: one scan
+   * of each event's bytes, values shared with the leg's previous event), no routing.
+   */
+  eslPlainCompactEventsPerSec: number;
   /** eslPlainParseAndRouteHeaders ÷ baseline. */
   ratioToBaseline: number;
   /**
@@ -266,6 +274,18 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
         }),
       ),
     plainRouted: () => check(parseFrames(plainChunks, route)),
+    compact: () => {
+      const latest = new Map<string, CompactSwitchEvent>();
+      const intern = new Map<string, string>();
+      const options = { previous: (uuid: string) => latest.get(uuid), intern };
+      check(
+        parseFrames(plainChunks, (ev) => {
+          const compact = compactEvent(ev, ROUTED_SELECTION, options);
+          if (compact.uuid !== undefined) latest.set(compact.uuid, compact);
+          sink += compact.name.length;
+        }),
+      );
+    },
     jsonRouted: () => check(parseFrames(jsonChunks, route)),
     pipeline: () => {
       const run = pipeline(plainChunks, events, true);
@@ -290,6 +310,7 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     avgJsonEventBytes: bytes(jsonTexts),
     eslPlainParseEventsPerSec: rate.plain ?? 0,
     eslPlainParseAndRouteHeadersEventsPerSec: plainRouted,
+    eslPlainCompactEventsPerSec: rate.compact ?? 0,
     eslJsonParseAndRouteHeadersEventsPerSec: rate.jsonRouted ?? 0,
     jsonParseBaselineEventsPerSec: baseline,
     ratioToBaseline: Math.round((plainRouted / baseline) * 100) / 100,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeEventJson, encodeEventPlain } from './encode.js';
 import { EslProtocolError } from './errors.js';
 import {
+  type CompactSwitchEvent,
   compactEvent,
   eventFromMap,
   HeaderSelection,
@@ -238,6 +239,34 @@ describe('SwitchEvent over ESL frame bytes (what the ESL parser makes of event-p
     }
   });
 
+  it('compacts alike wherever a name, colon, newline, % escape or UTF-8 byte falls in a 4-byte word', () => {
+    // The byte scan reads four bytes at a time: names of every length up to 9 (kept and not), values
+    // of every length up to 9 with a `%41` or a `ü` at every position, events at every alignment.
+    const names = Array.from({ length: 9 }, (_, n) => 'Nabcdefgh'.slice(0, n + 1));
+    const words = new HeaderSelection(names.filter((_, n) => n % 2 === 0));
+    const values: string[] = [];
+    for (let len = 0; len <= 9; len++) {
+      const plain = 'v'.repeat(len);
+      values.push(plain);
+      for (let at = 0; at < len; at++) {
+        values.push(`${plain.slice(0, at)}%41${plain.slice(at)}`, `${plain.slice(0, at)}ü${plain.slice(at)}`);
+      }
+    }
+    for (let shift = 0; shift < 4; shift++) {
+      for (let v = 0; v < values.length; v++) {
+        const lines = names.map((name, n) => `${name}: ${values[(v + n) % values.length]}`);
+        const text = `Event-Name: CHANNEL_ANSWER\nUnique-ID: u${v}\n${lines.join('\n')}\n\n`;
+        const pad = Buffer.from('x'.repeat(shift));
+        const body = Buffer.from(text, 'utf8');
+        const buf = Buffer.concat([pad, body, Buffer.from('N: after\n\n')]) as ReadBuffer;
+        const fromBytes = parseEventPlainBytes(buf, pad.length, pad.length + body.length);
+        expect(compactEvent(fromBytes, words).headers()).toEqual(
+          compactEvent(parseEventPlain(text), words).headers(),
+        );
+      }
+    }
+  });
+
   it('answers name, derived fields, any header, all headers and the body like the text event', () => {
     for (const text of TEXTS) {
       const fromText = parseEventPlain(text);
@@ -272,6 +301,33 @@ describe('SwitchEvent over ESL frame bytes (what the ESL parser makes of event-p
     expect(next.get('Channel-Name')).toBe(`x${first.get('Channel-Name')}`);
     expect(next.get('Core-UUID')).toBe(first.get('Core-UUID'));
     expect(next.headers()).toEqual(compactEvent(parseEventPlain(changed), selection).headers());
+  });
+
+  it("compares escaped values by their wire bytes with the leg's previous event, and hands the wire forms on", () => {
+    const event = (name: string, cid: string): string =>
+      `Event-Name: CHANNEL_ANSWER\nUnique-ID: u9\nChannel-Name: sofia%2Finternal%2F1001%40pbx\n` +
+      `Caller-Caller-ID-Name: ${name}\nCaller-Caller-ID-Number: ${cid}\n\n`;
+    const texts = [
+      event('Anna%20Schmidt', '%2B4930123'),
+      event('Anna%20Schmidt', '%2B4930123'), // unchanged: the wire forms are handed on as they are
+      event('Ben%20Meyer', '%2B4930123'), // an escaped value changed
+      event('Ben%2520Meyer', '%2B4930123'), // a different escape of a similar text: decoded again
+      event('Ben%2520Meyer', '+4930123'), // the same number unescaped: equal to the previous value
+    ];
+    let previous: CompactSwitchEvent | undefined;
+    for (const [i, text] of texts.entries()) {
+      const before = previous;
+      const beforeRaw = before?.raw;
+      const next = compactEvent(overBytes(text), selection, { previous: () => before });
+      expect(next.headers(), `event ${i}`).toEqual(compactEvent(parseEventPlain(text), selection).headers());
+      if (i === 1) expect(next.raw).toBe(beforeRaw);
+      if (i === 2) expect(next.raw).not.toBe(beforeRaw);
+      // Only the leg's latest event holds them.
+      if (before !== undefined) expect(before.raw).toBeUndefined();
+      previous = next;
+    }
+    expect(previous?.get('Caller-Caller-ID-Name')).toBe('Ben%20Meyer');
+    expect(previous?.get('Caller-Caller-ID-Number')).toBe('+4930123');
   });
 
   it('rejects frame bytes without Event-Name like the text parser does', () => {

@@ -624,11 +624,38 @@ export class HeaderSelection {
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
-/** FNV-1a over `bytes` (the hash {@link compactBytes} computes while it scans a header name). */
+/**
+ * The name hash {@link compactBytes} computes while it scans a header name: FNV-1a over the name's
+ * whole 32-bit little-endian words, then over its last `length % 4` bytes one by one.
+ */
 function hashBytes(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let h = FNV_OFFSET;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  let i = 0;
+  for (; i + 4 <= bytes.length; i += 4) h = Math.imul(h ^ view.getUint32(i, true), FNV_PRIME);
+  for (; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
   return h;
+}
+
+/** Non-zero when a byte of the 32-bit word `x` is zero (exact as a yes/no; the classic SWAR test). */
+function zeroByte(x: number): number {
+  return (x - 0x01010101) & ~x & 0x80808080;
+}
+
+/** `:` `\n` `%` repeated in each byte of a word, for {@link zeroByte} tests of `word ^ REPEATED`. */
+const COLONS = 0x3a3a3a3a;
+const LFS = 0x0a0a0a0a;
+const PERCENTS = 0x25252525;
+
+/** A DataView over the buffer being compacted (events of one read buffer share it). */
+let viewOf: Uint8Array | undefined;
+let view: DataView = new DataView(new ArrayBuffer(0));
+function dataView(buf: Uint8Array): DataView {
+  if (buf !== viewOf) {
+    viewOf = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  return view;
 }
 
 /**
@@ -644,6 +671,8 @@ class ByteTable {
   readonly cells: Uint16Array;
   /** Each slot's name as bytes. */
   readonly names: Uint8Array[];
+  /** Each slot's name as its whole 32-bit little-endian words (the tail bytes are in `names`). */
+  readonly words: Int32Array[];
   /** 1 for a byte some prefix starts with. */
   readonly prefixFirst = new Uint8Array(256);
   readonly prefixes: Uint8Array[];
@@ -663,6 +692,10 @@ class ByteTable {
     this.hashes = new Int32Array(size);
     this.cells = new Uint16Array(size);
     this.names = names.map((name) => Buffer.from(name, 'latin1'));
+    this.words = this.names.map((bytes) => {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return Int32Array.from({ length: bytes.length >> 2 }, (_, k) => view.getInt32(k * 4, true));
+    });
     this.names.forEach((bytes, slot) => {
       const h = hashBytes(bytes);
       let k = (h ^ (h >>> 16)) & this.mask;
@@ -689,15 +722,25 @@ class ByteTable {
     return this.#generation;
   }
 
-  /** The slot of the name `buf[s, e)` whose FNV-1a hash is `h`, or -1. */
-  slotOf(buf: Uint8Array, s: number, e: number, h: number): number {
+  /** The slot of the name `buf[s, e)` whose hash is `h`, or -1 (`dv` views `buf`). */
+  slotOf(buf: Uint8Array, dv: DataView, s: number, e: number, h: number): number {
     const cells = this.cells;
     const mask = this.mask;
     for (let k = (h ^ (h >>> 16)) & mask; ; k = (k + 1) & mask) {
       const cell = cells[k]!;
       if (cell === 0) return -1;
-      if (this.hashes[k] === h && sameRange(buf, s, e, this.names[cell - 1]!)) return cell - 1;
+      if (this.hashes[k] === h && this.#same(buf, dv, s, e, cell - 1)) return cell - 1;
     }
+  }
+
+  /** Whether `buf[s, e)` is the name of `slot`: word by word, then the tail bytes. */
+  #same(buf: Uint8Array, dv: DataView, s: number, e: number, slot: number): boolean {
+    const bytes = this.names[slot]!;
+    if (e - s !== bytes.length) return false;
+    const words = this.words[slot]!;
+    for (let k = 0; k < words.length; k++) if (dv.getInt32(s + k * 4, true) !== words[k]) return false;
+    for (let i = words.length * 4; i < bytes.length; i++) if (buf[s + i] !== bytes[i]) return false;
+    return true;
   }
 
   /** Whether the name `buf[s, e)` starts with one of the prefixes. */
@@ -708,13 +751,6 @@ class ByteTable {
     }
     return false;
   }
-}
-
-/** Whether `buf[s, e)` equals `bytes`. */
-function sameRange(buf: Uint8Array, s: number, e: number, bytes: Uint8Array): boolean {
-  if (e - s !== bytes.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (buf[s + i] !== bytes[i]) return false;
-  return true;
 }
 
 /** The value `buf[s, e)` with `flags` from the scan: decoded (UTF-8 only when needed) and URL-decoded. */
@@ -737,31 +773,48 @@ function compactBytes(
   const generation = table.next();
   const { stamp, valueStart, valueEnd, valueFlags, extras } = table;
   const buf = ev.bytes;
+  const dv = dataView(buf);
   const end = ev.end;
   let pos = ev.start;
+  /** Slots found (the values array is made at its final size). */
+  let kept = 0;
   while (pos < end) {
     let c = buf[pos]!;
     // The blank line: the rest is the body.
     if (c === LF || (c === CR && buf[pos + 1] === LF)) break;
     let h = FNV_OFFSET;
     let i = pos;
+    // Four bytes at a time while the word holds neither the colon nor a newline.
+    for (; i + 4 <= end; i += 4) {
+      const w = dv.getInt32(i, true);
+      if (zeroByte(w ^ COLONS) !== 0 || zeroByte(w ^ LFS) !== 0) break;
+      h = Math.imul(h ^ w, FNV_PRIME);
+    }
     for (; i < end; i++) {
       c = buf[i]!;
       if (c === COLON || c === LF) break;
       h = Math.imul(h ^ c, FNV_PRIME);
     }
     if (i >= end) break;
-    const slot = c === COLON && buf[i + 1] === SPACE ? table.slotOf(buf, pos, i, h) : -2;
+    const slot = c === COLON && buf[i + 1] === SPACE ? table.slotOf(buf, dv, pos, i, h) : -2;
     if (slot === -2 || (slot === -1 && !table.prefixed(buf, pos, i))) {
-      // Not kept: the line end is found natively (most of the bytes are in such lines).
-      const nl = buf.indexOf(LF, i);
-      if (nl === -1 || nl >= end) break;
+      // Not kept: on to the line end, four bytes at a time.
+      let nl = i;
+      while (nl + 4 <= end && zeroByte(dv.getInt32(nl, true) ^ LFS) === 0) nl += 4;
+      while (nl < end && buf[nl] !== LF) nl++;
+      if (nl >= end) break;
       pos = nl + 1;
       continue;
     }
     const start = i + 2;
     let j = start;
     let flags = 0;
+    for (; j + 4 <= end; j += 4) {
+      const w = dv.getInt32(j, true);
+      if (zeroByte(w ^ LFS) !== 0) break;
+      if (zeroByte(w ^ PERCENTS) !== 0) flags |= 1;
+      if ((w & 0x80808080) !== 0) flags |= 2;
+    }
     for (; j < end; j++) {
       c = buf[j]!;
       if (c === LF) break;
@@ -773,6 +826,7 @@ function compactBytes(
     if (slot === -1) extras.push(pos, i, start, stop, flags);
     else if (stamp[slot] !== generation) {
       stamp[slot] = generation;
+      kept++;
       valueStart[slot] = start;
       valueEnd[slot] = stop;
       valueFlags[slot] = flags;
@@ -790,8 +844,14 @@ function compactBytes(
   let m1 = 0;
   let m2 = 0;
   let m3 = 0;
-  const values: string[] = [];
-  for (let slot = 0; slot < stamp.length; slot++) {
+  const values = new Array<string>(kept);
+  let n = 0;
+  const previousRaw = previous?.raw;
+  // Wire forms of this event's escaped values (`[slot, raw, …]`), in a reused scratch list.
+  const raw = rawScratch;
+  raw.length = 0;
+  let changedRaw = false;
+  for (let slot = 0; slot < stamp.length && n < kept; slot++) {
     if (stamp[slot] !== generation) continue;
     const bit = 1 << (slot & 31);
     if (slot < 32) m0 |= bit;
@@ -802,26 +862,59 @@ function compactBytes(
     const e = valueEnd[slot]!;
     const flags = valueFlags[slot]!;
     const before = previous?.at(slot);
-    if (flags === 0 && before !== undefined && sameBytes(buf, s, e, before)) {
-      values.push(before);
-      continue;
+    if (flags === 0) {
+      if (before !== undefined && sameBytes(buf, s, e, before)) {
+        values[n++] = before;
+        continue;
+      }
+      // Slot 0 is Event-Name: the parser already made (and shares) that string.
+      if (slot === 0 && sameBytes(buf, s, e, ev.eventName)) {
+        values[n++] = ev.eventName;
+        continue;
+      }
+    } else {
+      // An escaped value (FreeSWITCH escapes `@`, `/`, spaces…): equal wire bytes, equal value.
+      const wire = before === undefined ? undefined : rawOf(previousRaw, slot);
+      if (wire !== undefined && sameBytes(buf, s, e, wire)) {
+        values[n++] = before!;
+        raw.push(slot, wire);
+        continue;
+      }
+      changedRaw = true;
+      raw.push(slot, buf.latin1Slice(s, e));
     }
     const value = slot === 2 && uuid !== undefined ? uuid : decodeValue(buf, s, e, flags);
-    values.push(before === value ? before : keep(value, intern, flags === 0));
+    values[n++] = before === value ? before : keep(value, intern, flags === 0);
   }
-  let kept: string[] | undefined;
+  let prefixed: string[] | undefined;
   if (extras.length > 0) {
-    kept = [];
+    prefixed = [];
     for (let i = 0; i < extras.length; i += 5) {
       const name = selection.nameOf(buf.latin1Slice(extras[i]!, extras[i + 1]!));
-      if (hasName(kept, name)) continue;
+      if (hasName(prefixed, name)) continue;
       const value = decodeValue(buf, extras[i + 2]!, extras[i + 3]!, extras[i + 4]!);
-      kept.push(name, keep(value, intern, extras[i + 4] === 0));
+      prefixed.push(name, keep(value, intern, extras[i + 4] === 0));
     }
   }
-  const compact = new CompactSwitchEvent(selection, [m0, m1, m2, m3], values, kept);
+  const compact = new CompactSwitchEvent(selection, [m0, m1, m2, m3], values, prefixed);
+  if (raw.length > 0) {
+    // Unchanged wire forms: the previous event's list is handed on as it is (no new array kept).
+    compact.raw = !changedRaw && previousRaw?.length === raw.length ? previousRaw : raw.slice();
+  }
+  // Only a leg's latest event needs them.
+  if (previous !== undefined) previous.raw = undefined;
   ev.compact = compact;
   return compact;
+}
+
+/** Scratch of {@link compactBytes} (events are compacted one at a time). */
+const rawScratch: (number | string)[] = [];
+
+/** The wire form of `slot` in a `[slot, raw, …]` list. */
+function rawOf(list: (number | string)[] | undefined, slot: number): string | undefined {
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i += 2) if (list[i] === slot) return list[i + 1] as string;
+  return undefined;
 }
 
 /** Bits of a selection's shape-hash table, and the cell value of names sharing a cell. */
@@ -900,6 +993,12 @@ export class CompactSwitchEvent implements SwitchEvent {
   readonly #values: string[];
   /** Prefix-kept headers as `[name, value, …]`, or undefined. */
   readonly #extras: string[] | undefined;
+  /**
+   * The wire form (latin1 of the bytes) of kept values that needed decoding (`%` escapes, UTF-8), as
+   * `[slot, raw, …]`: the leg's next event compares its bytes with these instead of decoding equal
+   * values again. Held by a leg's latest event only (handed on, then dropped; see `compactBytes`).
+   */
+  raw: (number | string)[] | undefined;
 
   /** Use {@link compactEvent}: `masks` are the presence bits of slots 0–31, 32–63, 64–95, 96–127. */
   constructor(
@@ -912,6 +1011,7 @@ export class CompactSwitchEvent implements SwitchEvent {
     [this.#m0, this.#m1, this.#m2, this.#m3] = masks;
     this.#values = values;
     this.#extras = extras;
+    this.raw = undefined;
     // Identity headers are slots 0–5 (see IDENTITY_HEADERS).
     this.eventName = this.at(0) ?? '';
     this.subclass = this.at(1);
