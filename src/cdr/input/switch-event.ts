@@ -675,6 +675,11 @@ class ByteTable {
   readonly words: Int32Array[];
   /** 1 for a byte some prefix starts with. */
   readonly prefixFirst = new Uint8Array(256);
+  /**
+   * 1 for a pair of first bytes some prefix starts with (`buf[s] | buf[s + 1] << 8`), so `Caller-…`
+   * and `Channel-…` names are not compared with `CC-` and `Conference-` one by one.
+   */
+  readonly prefixPair = new Uint8Array(65536);
   readonly prefixes: Uint8Array[];
   readonly stamp: Int32Array;
   readonly valueStart: Int32Array;
@@ -704,7 +709,11 @@ class ByteTable {
       this.cells[k] = slot + 1;
     });
     this.prefixes = prefixes.map((prefix) => Buffer.from(prefix, 'latin1'));
-    for (const prefix of this.prefixes) this.prefixFirst[prefix[0]!] = 1;
+    for (const prefix of this.prefixes) {
+      this.prefixFirst[prefix[0]!] = 1;
+      if (prefix.length >= 2) this.prefixPair[prefix[0]! | (prefix[1]! << 8)] = 1;
+      else for (let b = 0; b < 256; b++) this.prefixPair[prefix[0]! | (b << 8)] = 1;
+    }
     this.stamp = new Int32Array(names.length);
     this.valueStart = new Int32Array(names.length);
     this.valueEnd = new Int32Array(names.length);
@@ -746,6 +755,7 @@ class ByteTable {
   /** Whether the name `buf[s, e)` starts with one of the prefixes. */
   prefixed(buf: Uint8Array, s: number, e: number): boolean {
     if (this.prefixFirst[buf[s]!] !== 1) return false;
+    if (e - s >= 2 && this.prefixPair[buf[s]! | (buf[s + 1]! << 8)] !== 1) return false;
     for (const prefix of this.prefixes) {
       if (e - s >= prefix.length && sameBytesPrefix(buf, s, prefix)) return true;
     }
