@@ -34,6 +34,27 @@ describe('flow runtime', () => {
     expect(flow.ended).toBe(true);
   });
 
+  it('twenty sleeps at once in one flow (a group call dialling twenty users) raise no listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const flow = m.start(async (s) => {
+        await Promise.all(Array.from({ length: 20 }, () => s.sleep(1000)));
+        return 'all done';
+      });
+      await clock.advance(1000);
+      expect(await flow.result).toBe('all done');
+      // Node emits the warning on the next tick.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('child tasks never outlive their flow, and the flow ends only after they finished', async () => {
     const log: string[] = [];
     const flow = m.start(async (s) => {

@@ -5,6 +5,7 @@
  * only way a flow operates on users: every operation checks ownership and runs under the user's
  * ownership lease, so a preemption stops it (the ctrl SDK then sends Stop / UnBridge to the node).
  */
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock/index.js';
 import type {
   BlockingOptions,
@@ -159,6 +160,9 @@ export class FlowSession<D = unknown, M = never, R = void> {
     this.data = init.data;
     this.#host = init.host;
     const controller = new AbortController();
+    // Every operation a flow runs at once listens here (a group call dialling a dozen users): that is
+    // the design, not a leak — each listener is removed when its operation ends (ctrl/abort.ts).
+    setMaxListeners(0, controller.signal);
     this.signal = controller.signal;
     this.mailbox = new Mailbox<M, R>(init.host.clock, `flow ${init.name}`);
     const internals: SessionInternals = {

@@ -429,6 +429,36 @@ describe('RpcServer stop', () => {
   });
 });
 
+describe('RpcServer handler signal', () => {
+  it('twenty handlers listening on ctx.signal at once (a node with twenty Dials ringing) raise no leak warning, and all see stop', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const x = setup();
+      const answers = Array.from({ length: 20 }, (_, i) =>
+        x.ctrl.request(
+          'cn.xswitch.node',
+          raw({ jsonrpc: '2.0', id: `d${i}`, method: 'XNode.Slow', params: {} }),
+          { timeoutMs: 1000 },
+        ),
+      );
+      await x.clock.tick();
+      expect(x.server.inflight).toBe(20);
+      await x.server.stop();
+      for (const answer of answers)
+        expect(json(await answer).result).toEqual({ code: 410, message: 'stopped' });
+      // Node emits the warning on the next tick.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('publishEvent', () => {
   it('publishes a JSON-RPC notification', async () => {
     const x = setup();

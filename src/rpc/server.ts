@@ -6,6 +6,7 @@
  * With the opt-in `reliability` option it is a seed-004 responder: a reply cache keyed by request id
  * answers duplicates (100 while working, the cached bytes after) instead of running them again.
  */
+import { setMaxListeners } from 'node:events';
 import type { Bus, BusMsg, Subscription } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import { Code, RpcErrorCode } from '../protocol/codes.js';
@@ -48,6 +49,17 @@ import { type ReplyEntry, ReplyCache } from './reply-cache.js';
 import { SegmentSender } from './segment.js';
 import type { MethodHandler, ResultObject, RpcContext, RpcServerOptions } from './types.js';
 
+/**
+ * The controller whose signal every handler gets (`ctx.signal`, aborted by `stop`). Each in-flight
+ * handler may listen on it (a Dial cancels its ringing legs), so it has no listener limit: a node
+ * with a dozen Dials ringing is normal, not Node's "possible EventTarget memory leak".
+ */
+function handlerAbort(): AbortController {
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  return abort;
+}
+
 /** What processing one envelope item produced to answer right away (undefined: nothing). */
 type Immediate = RpcResponse | undefined;
 
@@ -86,7 +98,7 @@ export class RpcServer {
   readonly #sender: TransSender | undefined;
   readonly #ownSender: boolean;
   readonly #ackSubject: string | undefined;
-  #abort = new AbortController();
+  #abort = handlerAbort();
   #started = false;
 
   /**
@@ -165,7 +177,7 @@ export class RpcServer {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#abort = new AbortController();
+    this.#abort = handlerAbort();
     this.#segmenter?.start();
     for (const { subject, queue } of this.#options.subjects) {
       const callback = (msg: BusMsg): void => {
