@@ -14,6 +14,7 @@ import { loadCdrDirectory } from '../src/cli/cdr-directory.js';
 import { processIo } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
 import { type FakeIo, fakeIo } from './support/cli-io.js';
+import { answeredCallEvents } from './support/cdr-calls.js';
 import { startFakeEsl } from './support/fake-esl.js';
 import { until } from './support/poll.js';
 
@@ -32,33 +33,13 @@ const callId = (n: number): string => `aaaaaaaa-0000-4000-8000-${String(n).padSt
 
 /** Call `n`: +15551230000 (a customer) calls extension 1001, who answers; 60 s of talk, ending now. */
 function callEvents(n: number): HeaderMap[] {
-  const A = callId(n);
-  const B = `bbbbbbbb-0000-4000-8000-${String(n).padStart(12, '0')}`;
-  const base = Date.now() * 1000 - 65 * S;
-  const at = (s: number, seq: number, name: string, uuid: string, extra: HeaderMap): HeaderMap => ({
-    'Event-Name': name,
-    'Core-UUID': 'core-reload',
-    'Event-Sequence': String(n * 100 + seq),
-    'Event-Date-Timestamp': String(base + s * S),
-    'Unique-ID': uuid,
-    ...extra,
+  return answeredCallEvents({
+    a: callId(n),
+    b: `bbbbbbbb-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    base: Date.now() * 1000 - 65 * S,
+    core: 'core-reload',
+    firstSequence: n * 100 + 1,
   });
-  const a = {
-    'Call-Direction': 'inbound',
-    'Caller-Caller-ID-Number': '+15551230000',
-    'Caller-Destination-Number': '1001',
-  };
-  const b = { 'Call-Direction': 'outbound', 'Caller-Destination-Number': '1001', 'Channel-Call-UUID': A };
-  const bridge = { 'Bridge-A-Unique-ID': A, 'Bridge-B-Unique-ID': B };
-  return [
-    at(0, 1, 'CHANNEL_CREATE', A, a),
-    at(0.1, 2, 'CHANNEL_CREATE', B, b),
-    at(4, 3, 'CHANNEL_ANSWER', B, b),
-    at(4, 4, 'CHANNEL_ANSWER', A, a),
-    at(4, 5, 'CHANNEL_BRIDGE', A, { ...a, ...bridge }),
-    at(64, 6, 'CHANNEL_HANGUP_COMPLETE', B, { ...b, 'Hangup-Cause': 'NORMAL_CLEARING' }),
-    at(64.1, 7, 'CHANNEL_HANGUP_COMPLETE', A, { ...a, 'Hangup-Cause': 'NORMAL_CLEARING' }),
-  ];
 }
 
 const ANNA = "'1001': {kind: internal, person: Anna Schmidt, department: Support}";

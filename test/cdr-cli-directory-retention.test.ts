@@ -14,6 +14,7 @@ import { makeStory } from '../src/cdr/store/test-support.js';
 import type { CallStory } from '../src/cdr/story.js';
 import { main } from '../src/cli/main.js';
 import { fakeIo, xcc } from './support/cli-io.js';
+import { answeredCallEvents } from './support/cdr-calls.js';
 import { startFakeEsl } from './support/fake-esl.js';
 import { until } from './support/poll.js';
 
@@ -33,30 +34,7 @@ const B = 'bbbbbbbb-0000-4000-8000-00000000000b';
 
 /** +15551230000 (a customer) calls extension 1001 (Anna), who answers; 60 s of talk. */
 function callEvents(base: number): HeaderMap[] {
-  const at = (s: number, seq: number, name: string, uuid: string, extra: HeaderMap): HeaderMap => ({
-    'Event-Name': name,
-    'Core-UUID': 'core-dr',
-    'Event-Sequence': String(seq),
-    'Event-Date-Timestamp': String(base + s * S),
-    'Unique-ID': uuid,
-    ...extra,
-  });
-  const a = {
-    'Call-Direction': 'inbound',
-    'Caller-Caller-ID-Number': '+15551230000',
-    'Caller-Destination-Number': '1001',
-  };
-  const b = { 'Call-Direction': 'outbound', 'Caller-Destination-Number': '1001', 'Channel-Call-UUID': A };
-  const bridge = { 'Bridge-A-Unique-ID': A, 'Bridge-B-Unique-ID': B };
-  return [
-    at(0, 1, 'CHANNEL_CREATE', A, a),
-    at(0.1, 2, 'CHANNEL_CREATE', B, b),
-    at(4, 3, 'CHANNEL_ANSWER', B, b),
-    at(4, 4, 'CHANNEL_ANSWER', A, a),
-    at(4, 5, 'CHANNEL_BRIDGE', A, { ...a, ...bridge }),
-    at(64, 6, 'CHANNEL_HANGUP_COMPLETE', B, { ...b, 'Hangup-Cause': 'NORMAL_CLEARING' }),
-    at(64.1, 7, 'CHANNEL_HANGUP_COMPLETE', A, { ...a, 'Hangup-Cause': 'NORMAL_CLEARING' }),
-  ];
+  return answeredCallEvents({ a: A, b: B, base, core: 'core-dr' });
 }
 
 const DIRECTORY_YAML = [
