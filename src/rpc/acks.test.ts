@@ -17,6 +17,7 @@ import type { OriginatorReliability, ResponderReliability } from './reliability.
 import { RpcServer } from './server.js';
 import type { MethodHandler, UnexpectedReason } from './types.js';
 import { TapBus } from '../../test/support/tap-bus.js';
+import { track } from '../../test/support/track.js';
 
 const NODE = 'cn.xswitch.node';
 const NODE_N1 = 'cn.xswitch.node.n1';
@@ -133,21 +134,6 @@ function setup(options: Setup = {}): Harness {
   }
   h = { clock, broker, raw, server, client, answers, toNode, runs, acks, unexpected, warnings };
   return h;
-}
-
-function track<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
-  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false };
-  p.then(
-    (value) => {
-      state.value = value;
-      state.settled = true;
-    },
-    (error: unknown) => {
-      state.error = error;
-      state.settled = true;
-    },
-  );
-  return state;
 }
 
 const json = (b: Uint8Array): unknown => JSON.parse(text(b));

@@ -15,25 +15,11 @@ import { DisconnectedError } from './disconnect.js';
 import { RpcConfigError } from './errors.js';
 import type { DisconnectPolicy } from './disconnect.js';
 import { RpcServer } from './server.js';
+import { track } from '../../test/support/track.js';
 
 const NODE = 'cn.xswitch.node';
 const OWN = 'cn.xswitch.ctrl.c1';
 const ctrlSubject = (c: string): string => `cn.xswitch.ctrl.${c}`;
-
-function track<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
-  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false };
-  p.then(
-    (value) => {
-      state.value = value;
-      state.settled = true;
-    },
-    (error: unknown) => {
-      state.error = error;
-      state.settled = true;
-    },
-  );
-  return state;
-}
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {

@@ -12,6 +12,7 @@ import type { IncrementalTimer } from './timers.js';
 import type { ResponderReliability } from './reliability.js';
 import { RpcServer } from './server.js';
 import type { MethodHandler } from './types.js';
+import { track } from '../../test/support/track.js';
 
 const NODE = 'cn.xswitch.node';
 const OWN = 'cn.xswitch.ctrl.c1';
@@ -100,21 +101,6 @@ function setup(server: ResponderReliability, reliable = true): Harness {
   x.client.start();
   h = x;
   return x;
-}
-
-function track<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
-  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false };
-  p.then(
-    (value) => {
-      state.value = value;
-      state.settled = true;
-    },
-    (error: unknown) => {
-      state.error = error;
-      state.settled = true;
-    },
-  );
-  return state;
 }
 
 describe('responder progress on its own (§3.5 case 16)', () => {

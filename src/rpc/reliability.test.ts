@@ -20,6 +20,7 @@ import {
 import { RpcServer } from './server.js';
 import type { MethodHandler } from './types.js';
 import { TapBus } from '../../test/support/tap-bus.js';
+import { track } from '../../test/support/track.js';
 
 const NODE = 'cn.xswitch.node';
 const OWN = 'cn.xswitch.ctrl.c1';
@@ -147,22 +148,6 @@ function setup(options: SetupOptions = {}): Harness {
     aborted,
   };
   return h;
-}
-
-/** Starts a call and records how it settles, so a test can advance time and look. */
-function track<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
-  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false };
-  p.then(
-    (value) => {
-      state.value = value;
-      state.settled = true;
-    },
-    (error: unknown) => {
-      state.error = error;
-      state.settled = true;
-    },
-  );
-  return state;
 }
 
 const codeOf = (bytes: Uint8Array): unknown => {

@@ -25,6 +25,7 @@ import {
 import { RpcServer } from './server.js';
 import type { MethodHandler } from './types.js';
 import { TapBus } from '../../test/support/tap-bus.js';
+import { track } from '../../test/support/track.js';
 
 const NODE = 'cn.xswitch.node';
 const OWN = 'cn.xswitch.ctrl.c1';
@@ -161,21 +162,6 @@ function setup(
   Object.assign(x, { unexpected, segErrors });
   h = x;
   return x;
-}
-
-function track<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
-  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false };
-  p.then(
-    (value) => {
-      state.value = value;
-      state.settled = true;
-    },
-    (error: unknown) => {
-      state.error = error;
-      state.settled = true;
-    },
-  );
-  return state;
 }
 
 const segacks = (x: Harness): unknown[] =>
