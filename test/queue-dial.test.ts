@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus, BusMsg, RequestOptions, SubscribeOptions, Subscription } from '../src/bus/index.js';
+import type { Bus, BusMsg, SubscribeOptions, Subscription } from '../src/bus/index.js';
 import { KvClaimStore } from '../src/bus/kv-claim-store.js';
 import { NatsBus } from '../src/bus/nats-bus.js';
 import { RealClock } from '../src/clock/index.js';
@@ -17,33 +17,21 @@ import { subjects } from '../src/protocol/subjects.js';
 import { RpcClient } from '../src/rpc/client.js';
 import { type NatsServerHandle, startNatsServer } from './support/nats-server.js';
 import { until } from './support/poll.js';
+import { WrappedBus } from './support/wrapped-bus.js';
 
 const s = subjects();
 const WAIT_MS = 5_000;
 
-/** A Bus that records the subject and JSON-RPC id of every message delivered to its subscriptions. */
-class SpyBus implements Bus {
+/**
+ * A Bus that records the subject and JSON-RPC id of every message delivered to its subscriptions.
+ * It reports no disconnects: `WrappedBus` has no `onDisconnect` and this spy adds none.
+ */
+class SpyBus extends WrappedBus {
   readonly delivered: { subject: string; id: unknown }[] = [];
-  readonly #inner: Bus;
-  constructor(inner: Bus) {
-    this.#inner = inner;
-  }
-  get maxPayload(): number {
-    return this.#inner.maxPayload;
-  }
-  get closed(): Promise<void> {
-    return this.#inner.closed;
-  }
-  get subscriptionCount(): number {
-    return this.#inner.subscriptionCount;
-  }
-  publish(subject: string, data: Uint8Array, options?: { reply?: string }): void {
-    this.#inner.publish(subject, data, options);
-  }
-  subscribe(subject: string, options: SubscribeOptions = {}): Subscription {
+  override subscribe(subject: string, options: SubscribeOptions = {}): Subscription {
     const callback = options.callback;
-    if (callback === undefined) return this.#inner.subscribe(subject, options);
-    return this.#inner.subscribe(subject, {
+    if (callback === undefined) return this.inner.subscribe(subject, options);
+    return this.inner.subscribe(subject, {
       ...options,
       callback: (msg: BusMsg) => {
         const d = decode(msg.data);
@@ -51,24 +39,6 @@ class SpyBus implements Bus {
         callback(msg);
       },
     });
-  }
-  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMsg> {
-    return this.#inner.request(subject, data, options);
-  }
-  inbox(): string {
-    return this.#inner.inbox();
-  }
-  flush(): Promise<void> {
-    return this.#inner.flush();
-  }
-  drain(): Promise<void> {
-    return this.#inner.drain();
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-  onReconnect(listener: () => void): () => void {
-    return this.#inner.onReconnect(listener);
   }
 }
 

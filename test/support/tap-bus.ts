@@ -1,14 +1,13 @@
 /**
  * A Bus whose publishes a test can pass, drop or hold (and release later, in any order): the lossy,
- * reordering link of the rpc transaction-layer tests. Everything else is delegated. For seeded random
- * faults by subject use `FaultBus` (src/bus); this one decides per message, from its content.
+ * reordering link of the rpc transaction-layer tests. Everything else is delegated (`WrappedBus`). For
+ * seeded random faults by subject use `FaultBus` (src/bus); this one decides per message, from its content.
  */
-import type { Bus, BusMsg, RequestOptions, SubscribeOptions, Subscription } from '../../src/bus/index.js';
+import { WrappedBus } from './wrapped-bus.js';
 
 export type Verdict = 'pass' | 'drop' | 'hold';
 
-export class TapBus implements Bus {
-  readonly #inner: Bus;
+export class TapBus extends WrappedBus {
   /** Decides each publish; default pass. */
   tap: (subject: string, data: Uint8Array) => Verdict = () => 'pass';
   /** Shorthand for a tap that only drops: return true to lose this publish. */
@@ -16,24 +15,12 @@ export class TapBus implements Bus {
   /** Publishes lost by `drop` or `tap`. */
   dropped = 0;
   readonly held: { subject: string; data: Uint8Array }[] = [];
-  constructor(inner: Bus) {
-    this.#inner = inner;
-  }
   /** Publishes held message `i` (0-based, in hold order); it stays in `held` so it can be replayed. */
   release(i: number): void {
     const m = this.held[i] as { subject: string; data: Uint8Array };
-    this.#inner.publish(m.subject, m.data);
+    this.inner.publish(m.subject, m.data);
   }
-  get maxPayload(): number {
-    return this.#inner.maxPayload;
-  }
-  get closed(): Promise<void> {
-    return this.#inner.closed;
-  }
-  get subscriptionCount(): number {
-    return this.#inner.subscriptionCount;
-  }
-  publish(subject: string, data: Uint8Array, options?: { reply?: string }): void {
+  override publish(subject: string, data: Uint8Array, options?: { reply?: string }): void {
     const verdict = this.drop(subject, data) ? 'drop' : this.tap(subject, data);
     if (verdict === 'drop') {
       this.dropped += 1;
@@ -43,31 +30,10 @@ export class TapBus implements Bus {
       this.held.push({ subject, data });
       return;
     }
-    this.#inner.publish(subject, data, options);
-  }
-  subscribe(subject: string, options?: SubscribeOptions): Subscription {
-    return this.#inner.subscribe(subject, options);
-  }
-  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMsg> {
-    return this.#inner.request(subject, data, options);
-  }
-  inbox(): string {
-    return this.#inner.inbox();
-  }
-  flush(): Promise<void> {
-    return this.#inner.flush();
-  }
-  drain(): Promise<void> {
-    return this.#inner.drain();
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-  onReconnect(listener: () => void): () => void {
-    return this.#inner.onReconnect(listener);
+    this.inner.publish(subject, data, options);
   }
   onDisconnect(listener: () => void): () => void {
-    if (!this.#inner.onDisconnect) throw new Error('the wrapped bus reports no disconnects');
-    return this.#inner.onDisconnect(listener);
+    if (!this.inner.onDisconnect) throw new Error('the wrapped bus reports no disconnects');
+    return this.inner.onDisconnect(listener);
   }
 }
