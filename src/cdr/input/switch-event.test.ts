@@ -303,6 +303,27 @@ describe('SwitchEvent over ESL frame bytes (what the ESL parser makes of event-p
     expect(next.headers()).toEqual(compactEvent(parseEventPlain(changed), selection).headers());
   });
 
+  it("reuses a plain value made for another leg's event only when the bytes are the same", () => {
+    // Each event is a new leg (no previous): the value of a slot may still come from the last
+    // event of any leg, so lengths, prefixes and near misses must each give their own value.
+    const states = [
+      'CS_EXECUTE',
+      'CS_EXECUTE',
+      'CS_EXEC',
+      'CS_EXECUTE2',
+      '',
+      'CS_EXECUTE',
+      'cs_execute',
+      'x',
+    ];
+    for (const [i, state] of states.entries()) {
+      const text = `Event-Name: CHANNEL_STATE\nUnique-ID: leg-${i}\nAnswer-State: ${state}\nCC-Side: ${state}\n\n`;
+      const next = compactEvent(overBytes(text), selection, { previous: () => undefined });
+      expect(next.get('Answer-State'), `event ${i}`).toBe(state);
+      expect(next.headers(), `event ${i}`).toEqual(compactEvent(parseEventPlain(text), selection).headers());
+    }
+  });
+
   it("compares escaped values by their wire bytes with the leg's previous event, and hands the wire forms on", () => {
     const event = (name: string, cid: string): string =>
       `Event-Name: CHANNEL_ANSWER\nUnique-ID: u9\nChannel-Name: sofia%2Finternal%2F1001%40pbx\n` +

@@ -688,6 +688,11 @@ class ByteTable {
   readonly valueFlags: Uint8Array;
   /** Prefix-kept lines of the current event: name start, name end, value start, value end, flags. */
   readonly extras: number[] = [];
+  /**
+   * The plain value made last for each slot, whatever the leg: a leg's first event shares `XML`,
+   * `CS_EXECUTE` or `mod_sofia` with the leg before it instead of keeping copies of its own.
+   */
+  readonly recent: (string | undefined)[];
   #generation = 0;
 
   constructor(names: readonly string[], prefixes: readonly string[]) {
@@ -718,6 +723,7 @@ class ByteTable {
     this.valueStart = new Int32Array(names.length);
     this.valueEnd = new Int32Array(names.length);
     this.valueFlags = new Uint8Array(names.length);
+    this.recent = new Array<string | undefined>(names.length).fill(undefined);
   }
 
   /** A new generation for the next event (stamps of earlier events no longer count). */
@@ -781,7 +787,7 @@ function compactBytes(
 ): CompactSwitchEvent {
   const table = selection.byteTable;
   const generation = table.next();
-  const { stamp, valueStart, valueEnd, valueFlags, extras } = table;
+  const { stamp, valueStart, valueEnd, valueFlags, extras, recent } = table;
   const buf = ev.bytes;
   const dv = dataView(buf);
   const end = ev.end;
@@ -882,6 +888,11 @@ function compactBytes(
         values[n++] = ev.eventName;
         continue;
       }
+      const last = recent[slot];
+      if (last !== undefined && sameBytes(buf, s, e, last)) {
+        values[n++] = last;
+        continue;
+      }
     } else {
       // An escaped value (FreeSWITCH escapes `@`, `/`, spaces…): equal wire bytes, equal value.
       const wire = before === undefined ? undefined : rawOf(previousRaw, slot);
@@ -894,7 +905,9 @@ function compactBytes(
       raw.push(slot, buf.latin1Slice(s, e));
     }
     const value = slot === 2 && uuid !== undefined ? uuid : decodeValue(buf, s, e, flags);
-    values[n++] = before === value ? before : keep(value, intern, flags === 0);
+    const made = before === value ? before : keep(value, intern, flags === 0);
+    if (flags === 0) recent[slot] = made;
+    values[n++] = made;
   }
   let prefixed: string[] | undefined;
   if (extras.length > 0) {
