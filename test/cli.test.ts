@@ -165,6 +165,7 @@ describe('xcc against a real nats-server', () => {
   it.each([
     ['', []],
     [' (both with --reliable: the seed-004 layer)', ['--reliable']],
+    [' (both with --batching: the layer with the transaction sender)', ['--batching']],
   ])(
     'xcc node + xcc ctrl + xcc call --script: the call is followed to DESTROY, then everything stops on Ctrl-C%s',
     async (_, flags) => {

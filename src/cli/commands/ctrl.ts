@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { RealClock } from '../../clock/index.js';
-import { Controller } from '../../ctrl/index.js';
+import { Controller, type ControllerOptions } from '../../ctrl/index.js';
 import { GraphStartError } from '../../graph/index.js';
 import { createApp, describeFailures, loadAppFile, validateApp } from '../app/index.js';
 import { ExitCode, oneLine } from '../errors.js';
@@ -30,6 +30,8 @@ export interface CtrlOptions extends NatsFlags {
   liveness?: boolean;
   /** Seed-004 transaction layer: transaction ids, resends, provisional answers (docs/reliability.md). */
   reliable?: boolean;
+  /** Seed-004 transaction sender: requests to one node packed into batches (implies `reliable`). */
+  batching?: boolean;
 }
 
 export function registerCtrl(program: Command, run: RunAction, globals: () => GlobalFlags): void {
@@ -50,9 +52,10 @@ export function registerCtrl(program: Command, run: RunAction, globals: () => Gl
         '--liveness',
         'heartbeat, and take over calls of controllers that die (nodes need --ctrl-liveness)',
       )
+      .option('--reliable', 'resend unanswered requests with the same transaction id (nodes need --reliable)')
       .option(
-        '--reliable',
-        'resend unanswered requests with the same transaction id (nodes need --reliable)',
+        '--batching',
+        'pack requests to one node into JSON-RPC batch arrays (implies --reliable; nodes need --reliable)',
       ),
   ).action(async (flowModule: string, opts: CtrlOptions) => {
     await run((io) => runCtrl(flowModule, opts, io, globals()));
@@ -75,7 +78,7 @@ export async function runCtrl(
     ...(opts.ctrlUuid === undefined ? {} : { ctrlUuid: opts.ctrlUuid }),
     subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
     liveness: opts.liveness === true,
-    reliability: opts.reliable === true,
+    reliability: ctrlReliability(opts),
     logger,
   });
   const ctx: FlowContext = { controller, logger, options: { ...opts.set } };
@@ -156,4 +159,11 @@ export async function runCtrlApp(
   } finally {
     await bus.drain().catch(() => bus.close());
   }
+}
+
+/** `ControllerOptions.reliability` from the flags: `--batching` implies `--reliable` and adds the transaction sender. */
+export function ctrlReliability(
+  opts: Pick<CtrlOptions, 'reliable' | 'batching'>,
+): NonNullable<ControllerOptions['reliability']> {
+  return opts.batching === true ? { batching: {} } : opts.reliable === true;
 }

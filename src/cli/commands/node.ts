@@ -14,7 +14,12 @@ import type { DestinationBehaviour } from '../../node/media.js';
 import { XNode } from '../../node/index.js';
 import { SimMedia } from '../../node/sim/index.js';
 import { subjects } from '../../protocol/index.js';
-import { DEFAULT_CLAIM_MAX_RUN_MS, DEFAULT_REPLY_CACHE_TTL_MS } from '../../rpc/index.js';
+import {
+  type ClaimStore,
+  DEFAULT_CLAIM_MAX_RUN_MS,
+  DEFAULT_REPLY_CACHE_TTL_MS,
+  type ResponderReliability,
+} from '../../rpc/index.js';
 import { loadDirectory } from '../config-file.js';
 import { DEMO_CALLERS, DEMO_DEST_NUMBER, DEMO_DIRECTORY } from '../demo/callers.js';
 import { ExitCode, oneLine } from '../errors.js';
@@ -38,6 +43,8 @@ export interface NodeOptions extends NatsFlags {
   ctrlLiveness?: boolean;
   /** Seed-004 reply cache: resends answered from it, never executed twice (docs/reliability.md). */
   reliable?: boolean;
+  /** Seed-004 transaction sender: answers and acks to one controller packed into batches (implies `reliable`). */
+  batching?: boolean;
   /** Event.NodeUpdate interval in ms (the liveness signal controllers expire nodes by). Default 20 000. */
   heartbeatMs?: number;
   /** JetStream stream to create (or update) so it stores every Event.CDR this node publishes. */
@@ -62,6 +69,10 @@ export function registerNode(program: Command, run: RunAction, globals: () => Gl
         're-announce calls of controllers that stop heartbeating, for a peer to take over',
       )
       .option('--reliable', 'answer resent requests from a reply cache instead of running them again')
+      .option(
+        '--batching',
+        'pack answers and acks to one controller into JSON-RPC batch arrays (implies --reliable)',
+      )
       .option(
         '--claim-bucket <name>',
         'share claims in this JetStream KV bucket so a resend landing on another node is not run twice (implies --reliable)',
@@ -129,7 +140,7 @@ export async function runNode(opts: NodeOptions, io: CliIo, globals: GlobalFlags
     ...(opts.name === undefined ? {} : { name: opts.name }),
     subjectOptions: opts.tenant === undefined ? {} : { tenant: opts.tenant },
     ctrlLiveness: opts.ctrlLiveness === true,
-    reliability: claims === undefined ? opts.reliable === true : { claims: { store: claims } },
+    reliability: nodeReliability(opts, claims),
     ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }),
     logger,
   });
@@ -175,4 +186,19 @@ async function ensureStream(
     if (!(err instanceof DurableStreamError)) throw err;
     io.err(`xcc node: --cdr-stream ${name}: ${oneLine(err)}; call records go out without being stored`);
   }
+}
+
+/**
+ * `XNodeOptions.reliability` from the flags: `--claim-bucket` and `--batching` each imply `--reliable`
+ * and add their part (claims in the shared bucket, the transaction sender with its defaults).
+ */
+export function nodeReliability(
+  opts: Pick<NodeOptions, 'reliable' | 'batching'>,
+  claims: ClaimStore | undefined,
+): boolean | ResponderReliability {
+  if (claims === undefined && opts.batching !== true) return opts.reliable === true;
+  return {
+    ...(claims === undefined ? {} : { claims: { store: claims } }),
+    ...(opts.batching === true ? { batching: {} } : {}),
+  };
 }
