@@ -6,7 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus, BusMsg, SubscribeOptions, Subscription } from '../src/bus/index.js';
+import {
+  type Bus,
+  type BusMsg,
+  type SubscribeOptions,
+  type Subscription,
+  WrappedBus,
+} from '../src/bus/index.js';
 import { KvClaimStore } from '../src/bus/kv-claim-store.js';
 import { NatsBus } from '../src/bus/nats-bus.js';
 import { RealClock } from '../src/clock/index.js';
@@ -17,7 +23,6 @@ import { subjects } from '../src/protocol/subjects.js';
 import { RpcClient } from '../src/rpc/client.js';
 import { type NatsServerHandle, startNatsServer } from './support/nats-server.js';
 import { until } from './support/poll.js';
-import { WrappedBus } from './support/wrapped-bus.js';
 
 const s = subjects();
 const WAIT_MS = 5_000;

@@ -23,6 +23,7 @@ import {
 } from './errors.js';
 import type { BusTimerSource } from './memory-bus.js';
 import { isValidPattern, isValidSubject, matchTokens } from './subject-match.js';
+import { WrappedBus } from './wrapped-bus.js';
 
 /** Which traffic a rule applies to (see the file header). */
 export type FaultTraffic = 'publish' | 'request' | 'response' | 'reply' | 'deliver';
@@ -177,9 +178,11 @@ function emptyStats(): FaultStats {
  * const heal = bus.partition('cn.xswitch.node.>'); // nothing in or out on that subject...
  * heal(); // ...until healed
  * bus.stats; // { seen, passed, dropped, duplicated, delayed, reordered, partitioned, failed }
+ *
+ * `flush()`, `inbox()` and `onReconnect()` go straight to the inner bus: a flush does not wait for
+ * messages still delayed or held by a rule.
  */
-export class FaultBus implements Bus {
-  readonly inner: Bus;
+export class FaultBus extends WrappedBus implements Bus {
   readonly #timers: BusTimerSource;
   readonly #random: () => number;
   #rules: CompiledRule[] = [];
@@ -195,7 +198,7 @@ export class FaultBus implements Bus {
   #draining: Promise<void> | undefined;
 
   constructor(inner: Bus, options: FaultBusOptions = {}) {
-    this.inner = inner;
+    super(inner);
     this.#timers = options.timers ?? realTimers;
     this.#random = prng(options.seed ?? 1);
     for (const rule of options.rules ?? []) this.addRule(rule);
@@ -260,19 +263,7 @@ export class FaultBus implements Bus {
     return this.#timersPending.size + held;
   }
 
-  get maxPayload(): number {
-    return this.inner.maxPayload;
-  }
-
-  get closed(): Promise<void> {
-    return this.inner.closed;
-  }
-
-  get subscriptionCount(): number {
-    return this.inner.subscriptionCount;
-  }
-
-  publish(subject: string, data: Uint8Array, options?: { reply?: string }): void {
+  override publish(subject: string, data: Uint8Array, options?: { reply?: string }): void {
     this.#check(subject, data);
     const reply = options?.reply;
     if (reply !== undefined && !isValidSubject(reply)) throw new InvalidSubjectError(reply);
@@ -283,7 +274,7 @@ export class FaultBus implements Bus {
     );
   }
 
-  subscribe(subject: string, options: SubscribeOptions = {}): Subscription {
+  override subscribe(subject: string, options: SubscribeOptions = {}): Subscription {
     if (this.#closed) throw new BusClosedError();
     const sub = new FaultSubscription(subject, options.queue, options.callback, (s) => this.#subs.delete(s));
     const inner = this.inner.subscribe(subject, {
@@ -298,7 +289,7 @@ export class FaultBus implements Bus {
     return sub;
   }
 
-  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMsg> {
+  override request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMsg> {
     try {
       this.#check(subject, data);
     } catch (err) {
@@ -347,17 +338,8 @@ export class FaultBus implements Bus {
     });
   }
 
-  inbox(): string {
-    return this.inner.inbox();
-  }
-
-  /** Flushes the inner bus. Messages still delayed or held by a rule are not waited for. */
-  flush(): Promise<void> {
-    return this.inner.flush();
-  }
-
   /** Drains the inner bus; delayed or held messages are discarded. Concurrent calls share one drain. */
-  drain(): Promise<void> {
+  override drain(): Promise<void> {
     if (this.#closed) return Promise.reject(new BusClosedError());
     this.#draining ??= this.#drain();
     return this.#draining;
@@ -370,13 +352,9 @@ export class FaultBus implements Bus {
   }
 
   /** Closes the inner bus; delayed or held messages are discarded. Idempotent. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#shutdown();
     await this.inner.close();
-  }
-
-  onReconnect(listener: () => void): () => void {
-    return this.inner.onReconnect(listener);
   }
 
   /** Delegates to the inner bus; a bus that reports no disconnects gives a no-op disposer. */

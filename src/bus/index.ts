@@ -35,6 +35,7 @@ export {
   type NatsBusTlsOptions,
 } from './nats-bus.js';
 export { hasWildcard, isValidPattern, isValidSubject, matchSubject, matchTokens } from './subject-match.js';
+export { WrappedBus } from './wrapped-bus.js';
 export {
   type CdrStreamOptions,
   type CdrStreamState,

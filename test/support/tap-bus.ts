@@ -3,7 +3,7 @@
  * reordering link of the rpc transaction-layer tests. Everything else is delegated (`WrappedBus`). For
  * seeded random faults by subject use `FaultBus` (src/bus); this one decides per message, from its content.
  */
-import { WrappedBus } from './wrapped-bus.js';
+import { WrappedBus } from '../../src/bus/index.js';
 
 export type Verdict = 'pass' | 'drop' | 'hold';
 

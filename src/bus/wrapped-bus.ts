@@ -1,8 +1,9 @@
 /**
- * `WrappedBus`: the shared base of the test Bus wrappers (`TapBus`, the queue-dial `SpyBus`). It forwards
- * every `Bus` member to the inner bus, so a wrapper overrides only what it observes or changes.
+ * `WrappedBus`: the base of the `Bus` wrappers (`FaultBus`, the benchmark's counting bus, the test
+ * taps). It forwards every `Bus` member to the inner bus, so a wrapper overrides only what it observes
+ * or changes.
  */
-import type { Bus, BusMsg, RequestOptions, SubscribeOptions, Subscription } from '../../src/bus/index.js';
+import type { Bus, BusMsg, RequestOptions, SubscribeOptions, Subscription } from './bus.js';
 
 /**
  * A Bus that forwards everything to `inner`; subclasses override what they observe or change.
@@ -20,7 +21,8 @@ import type { Bus, BusMsg, RequestOptions, SubscribeOptions, Subscription } from
  * }
  */
 export class WrappedBus implements Bus {
-  protected readonly inner: Bus;
+  /** The bus every call goes on to. */
+  readonly inner: Bus;
   constructor(inner: Bus) {
     this.inner = inner;
   }
