@@ -8,7 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsBus } from '../src/bus/index.js';
+import { decode, encode, request } from '../src/protocol/envelope.js';
 import { type NatsServerHandle, startNatsServer } from './support/nats-server.js';
+import { until } from './support/poll.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -230,7 +233,7 @@ describe('xcc against a real nats-server', () => {
     },
   );
 
-  it('a controller process killed (SIGKILL) mid-call: with --liveness a peer controller takes its call over', async () => {
+  it('a controller process killed (SIGKILL) with 100 live calls: with --liveness a peer controller process takes every call over', async () => {
     const flow = join(dir, 'hold.mjs');
     await writeFile(
       flow,
@@ -239,13 +242,12 @@ describe('xcc against a real nats-server', () => {
         "  const resumed = call.variables.xcc_orphaned === 'true';",
         "  process.stdout.write(`flow ${call.uuid} ${resumed ? 'resumed' : 'new'}\\n`);",
         '  if (!resumed) await call.answer();',
-        "  await call.play('silence_stream://60000');",
+        "  await call.play('silence_stream://120000');",
         '}',
         '',
       ].join('\n'),
     );
-    const script = join(dir, 'long-caller.yaml');
-    await writeFile(script, '- wait: 60000\n- hangup: {}\n');
+    const CALLS = 100;
     // The node is up before the controller starts, so it hears the controller's first heartbeat: a node
     // only re-announces calls of controllers it has heard (those without liveness are never orphaned).
     const node = new Xcc([
@@ -261,22 +263,54 @@ describe('xcc against a real nats-server', () => {
     await node.waitFor(/xcc node live-node up/);
     const first = new Xcc(['ctrl', '--nats', server.url, flow, '--liveness', '--ctrl-uuid', 'ctrl-a']);
     let peer: Xcc | undefined;
-    let caller: Xcc | undefined;
+    const bus = await NatsBus.connect({ servers: server.url, name: 'cli-test-caller' });
+    const flowsOf = (proc: Xcc, kind: 'new' | 'resumed'): Set<string> =>
+      new Set([...proc.stdout.matchAll(new RegExp(`flow (\\S+) ${kind}`, 'g'))].map((m) => m[1]!));
     try {
       await first.waitFor(/xcc ctrl ctrl-a running/);
-      caller = new Xcc(['call', '--nats', server.url, '--from', '1000', '--to', '800', '--script', script]);
-      await first.waitFor(/flow \S+ new/);
-      const uuid = /flow (\S+) new/.exec(first.stdout)?.[1];
+      // 100 callers that stay on the line for two minutes (XNode.SimCall, what `xcc call` sends).
+      const injected = await Promise.all(
+        Array.from({ length: CALLS }, async (_, i) => {
+          const params = {
+            ctrl_uuid: `cli-test-${i}`,
+            cid_number: String(1000 + i),
+            dest_number: '800',
+            script: [{ wait: 120_000 }, { hangup: {} }],
+          };
+          const reply = await bus.request(
+            'cn.xswitch.node.live-node',
+            encode(request('XNode.SimCall', params, `sim-${i}`)),
+            { timeoutMs: 10_000 },
+          );
+          const decoded = decode(reply.data);
+          if (decoded.kind !== 'response' || !('result' in decoded.message))
+            throw new Error('SimCall failed');
+          return String((decoded.message.result as { uuid: string }).uuid);
+        }),
+      );
+      await until(
+        () => `${flowsOf(first, 'new').size} of ${CALLS} flows started on ctrl-a`,
+        () => flowsOf(first, 'new').size === CALLS,
+      );
+      expect(flowsOf(first, 'new')).toEqual(new Set(injected));
       peer = new Xcc(['ctrl', '--nats', server.url, flow, '--liveness', '--ctrl-uuid', 'ctrl-b']);
       await peer.waitFor(/xcc ctrl ctrl-b running/);
       first.child.kill('SIGKILL');
-      // The node notices the silence (15 s without a heartbeat) and re-announces the call.
-      await peer.waitFor(new RegExp(`flow ${uuid} resumed`), 30_000);
+      // The node notices the silence (15 s without a heartbeat) and re-announces every call of ctrl-a.
+      const p = peer;
+      await until(
+        () => `${flowsOf(p, 'resumed').size} of ${CALLS} calls resumed on ctrl-b`,
+        () => flowsOf(p, 'resumed').size === CALLS,
+        40_000,
+      );
+      expect(flowsOf(p, 'resumed')).toEqual(new Set(injected));
+      expect(flowsOf(p, 'new').size).toBe(0);
     } finally {
-      caller?.child.kill('SIGKILL');
       first.child.kill('SIGKILL');
-      const [n] = await Promise.all([node.interrupt(), peer?.interrupt(), first.exited]);
+      await bus.close();
+      const [n, b] = await Promise.all([node.interrupt(), peer?.interrupt(), first.exited]);
       expect(n.code).toBe(0);
+      expect(b?.code).toBe(0);
     }
-  }, 60_000);
+  }, 120_000);
 });
