@@ -88,6 +88,40 @@ describe('KvClaimStore (JetStream KV)', () => {
     expect(await s.owner('c1:e1:1')).toBe('node.b');
   });
 
+  it('renew keeps a claim for its owner only, and not once it was released', async () => {
+    const server = await jsServer();
+    const s = await store(server.url);
+    await s.claim('c1:e1:2', 'node.a', 60_000);
+    expect(await s.renew('c1:e1:2', 'node.b', 60_000)).toBe(false);
+    expect(await s.renew('c1:e1:2', 'node.a', 60_000)).toBe(true);
+    expect(await s.owner('c1:e1:2')).toBe('node.a');
+    await expect(s.renew('c1:e1:2', 'node.a', s.ttlMs + 1)).rejects.toThrow(KvClaimStoreError);
+    expect(await s.release('c1:e1:2', 'node.a')).toBe(true);
+    expect(await s.renew('c1:e1:2', 'node.a', 60_000)).toBe(false);
+    expect(await s.renew('c1:e1:9', 'node.a', 60_000)).toBe(false);
+  });
+
+  it('a renewed claim lives a bucket TTL from its last renewal, not from the claim', async () => {
+    const server = await jsServer();
+    const s = await store(server.url, { bucket: 'renewed', ttlMs: 1000 });
+    const claimedAt = Date.now();
+    expect(await s.claim('c1:e1:1', 'node.a', 1000)).toEqual({ won: true });
+    // Renewed every 400 ms (real time: the server's own clock expires keys) for well past one TTL.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await s.renew('c1:e1:1', 'node.a', 1000)).toBe(true);
+    }
+    expect(Date.now() - claimedAt).toBeGreaterThan(1000);
+    expect(await s.claim('c1:e1:1', 'node.b', 1000)).toEqual({ won: false, owner: 'node.a' });
+    // Not renewed any more: it expires, and another member can claim the id.
+    await until(
+      'the claim expired after the renewals stopped',
+      async () => (await s.claim('c1:e1:1', 'node.b', 1000)).won,
+      5_000,
+    );
+    expect(await s.owner('c1:e1:1')).toBe('node.b');
+  });
+
   it('the bucket TTL must cover what claims need: a shorter one is refused, an existing bucket keeps its TTL', async () => {
     const server = await jsServer();
     await expect(store(server.url, { bucket: 'short', ttlMs: 30_000, minTtlMs: 60_000 })).rejects.toThrow(

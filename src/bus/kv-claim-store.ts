@@ -202,6 +202,29 @@ export class KvClaimStore {
     }
   }
 
+  /**
+   * Restarts the life of a claim `owner` still holds: a compare-and-set update of the key to the same
+   * owner makes a new revision, whose age starts now (the bucket TTL counts from the last update).
+   * Resolves false when the claim is gone or someone else's. `ttlMs` is checked like `claim`'s.
+   * @throws KvClaimStoreError when the server does not answer or refuses.
+   */
+  async renew(txId: string, owner: string, ttlMs: number): Promise<boolean> {
+    if (ttlMs > this.ttlMs)
+      throw new KvClaimStoreError(
+        `renewal of ${txId}: ${ttlMs} ms asked, the bucket keeps claims ${this.ttlMs} ms`,
+      );
+    const key = claimKey(txId);
+    try {
+      const entry = await this.#kv.get(key);
+      if (entry === null || entry.operation !== 'PUT' || entry.string() !== owner) return false;
+      await this.#kv.update(key, encoder.encode(owner), entry.revision);
+      return true;
+    } catch (err) {
+      if (isKeyExists(err)) return false; // changed under us: no longer ours
+      throw new KvClaimStoreError(`renewal of ${txId} failed: ${describe(err)}`, { cause: err });
+    }
+  }
+
   /** The owner of a live claim, if any (inspection, tests). */
   async owner(txId: string): Promise<string | undefined> {
     const entry = await this.#kv.get(claimKey(txId));

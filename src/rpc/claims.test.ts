@@ -132,6 +132,12 @@ function setup(
         await clock.sleep(1000, ctx.signal).catch(() => {});
         return { code: 200, message: 'done', uuid: params.uuid, node_uuid: name };
       },
+      /** Runs `params.ms` of Clock time (a Dial ringing for minutes). */
+      'XNode.Long': async (params, ctx) => {
+        runs[name] = (runs[name] ?? 0) + 1;
+        await clock.sleep(Number(params.ms), ctx.signal).catch(() => {});
+        return { code: 200, message: 'done', uuid: params.uuid, node_uuid: name };
+      },
     };
     const bus = broker.connect(name);
     const server = new RpcServer(bus, clock, {
@@ -252,6 +258,76 @@ describe('queue-group claims (§3.5 case 15)', () => {
     await x.clock.tick();
     expect(totalRuns(x)).toBe(2);
     expect(x.store.size).toBe(1);
+  });
+
+  describe('a handler that runs longer than maxRunMs', () => {
+    const MAX_RUN = 1000;
+    const RUN = 150_000; // far past the claim's life (TTL + MAX_RUN = 61 s)
+    const longRequest = (): Uint8Array =>
+      encode(request('XNode.Long', { uuid: 'u7', ms: RUN, ctrl_uuid: 'c1' }, 'c1:e1:7'));
+    /** Sends the resend until a member that does not run it has seen it (queue groups pick members). */
+    async function resendToOther(x: World, owner: string): Promise<void> {
+      const other = owner === 'n1' ? 'n2' : 'n1';
+      const before = stats(x, other).forwarded + stats(x, other).won;
+      for (let i = 0; i < 8 && stats(x, other).forwarded + stats(x, other).won === before; i++) {
+        x.raw.publish(NODE, longRequest());
+        await x.clock.tick();
+      }
+      expect(stats(x, other).forwarded + stats(x, other).won).toBeGreaterThan(before);
+    }
+
+    it('keeps its claim while it runs (renewed every half claim life): a resend on the other member 100 s in is forwarded, not run again', async () => {
+      const x = setup({ claims: { maxRunMs: MAX_RUN } });
+      x.raw.publish(NODE, longRequest());
+      await x.clock.tick();
+      expect(totalRuns(x)).toBe(1);
+      const owner = Object.keys(x.runs)[0]!;
+      await x.clock.advance(100_000);
+      await resendToOther(x, owner);
+      expect(totalRuns(x)).toBe(1);
+      const other = owner === 'n1' ? 'n2' : 'n1';
+      expect(stats(x, other).won).toBe(0);
+      expect(stats(x, owner).renewed).toBe(3); // at 30.5, 61 and 91.5 s
+      await x.clock.advance(RUN - 100_000);
+      expect(finals(x).map(codeOf)).toEqual([200]);
+      // Renewed once more with the answer: it lives the reply cache TTL + maxRunMs from then on.
+      expect(stats(x, owner).renewed).toBe(5);
+      expect(stats(x, owner).renewFailed).toBe(0);
+      await x.clock.advance(TTL + MAX_RUN - 1);
+      expect(x.store.size).toBe(1);
+      await x.clock.advance(1);
+      expect(x.store.size).toBe(0);
+    });
+
+    it('with a store that cannot renew, the claim lapses while the handler runs and a late resend runs a second time (why stores should renew)', async () => {
+      const x = setup({
+        claims: { maxRunMs: MAX_RUN },
+        store: (inner) => ({ claim: (id, owner, ttl) => inner.claim(id, owner, ttl) }),
+      });
+      x.raw.publish(NODE, longRequest());
+      await x.clock.tick();
+      const owner = Object.keys(x.runs)[0]!;
+      await x.clock.advance(100_000);
+      expect(x.store.size).toBe(0);
+      await resendToOther(x, owner);
+      expect(totalRuns(x)).toBe(2);
+      await x.clock.advance(RUN);
+    });
+
+    it('a renewal that finds the claim gone is counted and logged; the handler still answers', async () => {
+      const x = setup({ claims: { maxRunMs: MAX_RUN } });
+      x.raw.publish(NODE, longRequest());
+      await x.clock.tick();
+      const owner = Object.keys(x.runs)[0]!;
+      x.store.clear(); // the store lost it (a KV bucket purged, a restart of a memory store)
+      await x.clock.advance(31_000);
+      expect(stats(x, owner).renewFailed).toBe(1);
+      expect(
+        x.logs.some((l) => l.level === 'warn' && /claim lost while its handler ran/.test(l.msg ?? '')),
+      ).toBe(true);
+      await x.clock.advance(RUN);
+      expect(finals(x).map(codeOf)).toEqual([200]);
+    });
   });
 
   it('a store whose claims live shorter than the reply cache TTL is refused at start-up', () => {

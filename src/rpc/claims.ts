@@ -37,6 +37,12 @@ export interface ClaimStore {
   claim(txId: string, owner: string, ttlMs: number): Promise<ClaimResult>;
   /** Gives a claim up if `owner` still holds it; resolves true if it did. */
   release?(txId: string, owner: string): Promise<boolean>;
+  /**
+   * Restarts the life of a claim `owner` still holds (another `ttlMs`, or the store's fixed TTL, from
+   * now); resolves true if it did, false when the claim is gone or someone else's. Without it, a
+   * handler that runs longer than `maxRunMs` may lose its claim while it runs.
+   */
+  renew?(txId: string, owner: string, ttlMs: number): Promise<boolean>;
 }
 
 /** What a member does when the claim store fails or does not answer within `timeoutMs`. */
@@ -55,7 +61,9 @@ export interface ResponderClaims {
   /**
    * The longest a handler runs (e.g. a Dial's ring time plus grace). A claim is taken when the request
    * arrives and must outlive the run plus the reply cache TTL, so claims ask for
-   * `replyCacheTtlMs + maxRunMs`. Default 60 000 ms.
+   * `replyCacheTtlMs + maxRunMs`. Default 60 000 ms. With a store that can `renew`, a handler that
+   * runs longer keeps its claim anyway: it is renewed every half claim life while the handler runs,
+   * and once more when the answer goes.
    */
   maxRunMs?: number;
   /**
@@ -94,6 +102,10 @@ export type ClaimVerdict = 'execute' | 'forwarded' | 'deferred';
 /** Counters of a `ClaimGate`. */
 export interface ClaimStats {
   won: number;
+  /** Renewals of claims held by running handlers (and the last one, when the answer went). */
+  renewed: number;
+  /** Renewals that found the claim gone or someone else's, or failed. */
+  renewFailed: number;
   /** Claims another member held: the request was forwarded to it. */
   forwarded: number;
   /** Claims we already held (e.g. a late claim that finished after its timeout, a restart). */
@@ -154,7 +166,17 @@ export class ClaimGate {
   readonly #timeoutMs: number;
   readonly #policy: ClaimStoreFailurePolicy;
   readonly #logger: Logger;
-  readonly stats: ClaimStats = { won: 0, forwarded: 0, ownedAlready: 0, storeErrors: 0, unclaimed: 0 };
+  readonly stats: ClaimStats = {
+    won: 0,
+    renewed: 0,
+    renewFailed: 0,
+    forwarded: 0,
+    ownedAlready: 0,
+    storeErrors: 0,
+    unclaimed: 0,
+  };
+  /** Claims held by handlers still running here: their renewal timers. */
+  readonly #held = new Map<string, Timer>();
 
   /** @throws RpcConfigError when the options cannot work (see `claimProblems`). */
   constructor(
@@ -212,11 +234,13 @@ export class ClaimGate {
     }
     if (result.won) {
       this.stats.won += 1;
+      this.#hold(id);
       return 'execute';
     }
     if (result.owner === this.#own) {
       this.stats.ownedAlready += 1;
       this.#logger.debug({ id, method }, 'rpc: transaction already claimed by this server');
+      this.#hold(id);
       return 'execute';
     }
     this.stats.forwarded += 1;
@@ -231,6 +255,66 @@ export class ClaimGate {
       );
     }
     return 'forwarded';
+  }
+
+  /**
+   * The handler of `id` is done (answered, or gave up): stops renewing its claim and renews it one
+   * last time, so it outlives the answer by the reply cache TTL whatever the run took. No-op for ids
+   * this gate does not hold.
+   */
+  finished(id: string): void {
+    const timer = this.#held.get(id);
+    if (timer === undefined) return;
+    timer.cancel();
+    this.#held.delete(id);
+    this.#renew(id);
+  }
+
+  /** Stops every renewal timer (server stop); claims then expire on their own. */
+  close(): void {
+    for (const timer of this.#held.values()) timer.cancel();
+    this.#held.clear();
+  }
+
+  /** Claims whose handlers are still running here. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Renews the claim of a handler that starts now every half claim life until `finished`. */
+  #hold(id: string): void {
+    if (this.#store.renew === undefined || this.#held.has(id)) return;
+    const every = Math.max(1, Math.floor((this.#store.ttlMs ?? this.#ttlMs) / 2));
+    this.#held.set(
+      id,
+      this.#clock.setInterval(() => this.#renew(id), every),
+    );
+  }
+
+  #renew(id: string): void {
+    const renew = this.#store.renew;
+    if (renew === undefined) return;
+    let pending: Promise<boolean>;
+    try {
+      pending = renew.call(this.#store, id, this.#own, this.#ttlMs);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    // why void: best effort; a claim that could not be renewed only lets a very late resend run on
+    // another member, which is what happened before renewal existed. Counted and logged.
+    void pending.then(
+      (kept) => {
+        if (kept) this.stats.renewed += 1;
+        else {
+          this.stats.renewFailed += 1;
+          this.#logger.warn({ id }, 'rpc: claim lost while its handler ran (expired or taken)');
+        }
+      },
+      (err: unknown) => {
+        this.stats.renewFailed += 1;
+        this.#logger.warn({ err, id }, 'rpc: could not renew a claim');
+      },
+    );
   }
 
   /** The store's claim, bounded by `timeoutMs` of Clock time. */
@@ -321,6 +405,14 @@ export class MemoryClaimStore implements ClaimStore {
     if (held?.owner !== owner) return Promise.resolve(false);
     held.timer.cancel();
     this.#claims.delete(txId);
+    return Promise.resolve(true);
+  }
+
+  renew(txId: string, owner: string, ttlMs: number): Promise<boolean> {
+    const held = this.#claims.get(txId);
+    if (held?.owner !== owner) return Promise.resolve(false);
+    held.timer.cancel();
+    held.timer = this.#clock.setTimeout(() => this.#claims.delete(txId), ttlMs);
     return Promise.resolve(true);
   }
 

@@ -197,6 +197,7 @@ export class RpcServer {
     }
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     this.#progress?.clear();
+    this.#claims?.close();
     this.#acks?.cancelAll();
     if (this.#ownSender) this.#sender?.close();
     this.#cache?.clear();
@@ -313,6 +314,7 @@ export class RpcServer {
       afterTrying: boolean,
     ): void => {
       this.#progress?.stop(id);
+      this.#claims?.finished(id);
       if (response === undefined) {
         // IGNORE after a 100 Trying (case 18): no answer, no cache entry.
         if (cache.get(id)?.state === 'eval') cache.delete(id);
@@ -337,6 +339,7 @@ export class RpcServer {
     );
     if (answer === undefined) {
       this.#progress?.stop(id);
+      this.#claims?.finished(id);
       cache.delete(id);
       return;
     }
