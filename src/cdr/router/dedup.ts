@@ -1,7 +1,8 @@
 /**
  * Duplicate detection for at-least-once event sources: an event is identified by
  * `(Core-UUID, Event-Sequence)`, or, without a sequence, by its leg, name, timestamp and action.
- * Bounded: the oldest keys are forgotten first.
+ * Bounded: per switch, sequences more than `maxKeys` below its highest are forgotten; of the other keys,
+ * the oldest first.
  */
 import type { SwitchEvent } from '../input/index.js';
 
@@ -20,23 +21,79 @@ function fallbackKey(ev: SwitchEvent): string {
 }
 
 /**
- * Remembers recently seen events. Sequenced events are kept as numbers per `Core-UUID` (no key
- * string per event); the others by {@link eventKey}. At most `maxKeys` of each kind.
+ * The sequences of one switch seen lately, as a bitmap over the last `size` sequence numbers below
+ * the highest one seen (a ring: bit `seq % size`). FreeSWITCH numbers its events in order, so this
+ * covers the same ground as a set of the last `size` sequences at a fixed cost: `size / 8` bytes and
+ * no allocation per event.
+ */
+class SequenceWindow {
+  readonly #bits: Uint32Array;
+  readonly #size: number;
+  #highest = -1;
+  /** Bits set: sequences remembered. */
+  count = 0;
+
+  constructor(size: number) {
+    this.#size = size;
+    this.#bits = new Uint32Array(Math.ceil(size / 32));
+  }
+
+  /** True the first time `seq` (a safe integer ≥ 0) is offered within the window, false for a repeat. */
+  admit(seq: number): boolean {
+    const size = this.#size;
+    if (seq > this.#highest) {
+      // The numbers between the old highest and `seq` now stand for new sequences: clear their bits.
+      if (this.#highest < 0 || seq - this.#highest >= size) {
+        this.#bits.fill(0);
+        this.count = 0;
+      } else {
+        for (let n = this.#highest + 1; n < seq; n++) this.#clear(n % size);
+      }
+      this.#highest = seq;
+      this.#clear(seq % size);
+      this.#set(seq % size);
+      return true;
+    }
+    // Older than the window: nothing is known of it (as with a forgotten key), so it is let through.
+    if (seq <= this.#highest - size) return true;
+    const at = seq % size;
+    if ((this.#bits[at >>> 5]! & (1 << (at & 31))) !== 0) return false;
+    this.#set(at);
+    return true;
+  }
+
+  #set(at: number): void {
+    this.#bits[at >>> 5]! |= 1 << (at & 31);
+    this.count++;
+  }
+
+  #clear(at: number): void {
+    const word = at >>> 5;
+    const bit = 1 << (at & 31);
+    if ((this.#bits[word]! & bit) === 0) return;
+    this.#bits[word]! &= ~bit;
+    this.count--;
+  }
+}
+
+/** Switches (Core-UUIDs) whose sequence windows are kept at once; the least recently heard goes first. */
+const MAX_SWITCHES = 64;
+
+/**
+ * Remembers recently seen events. Sequenced events are remembered per `Core-UUID` in a window over
+ * the last `maxKeys` sequence numbers of that switch (a bitmap: no key and no allocation per event);
+ * the others by {@link eventKey}, at most `maxKeys` of them, the oldest forgotten first.
  */
 export class Deduplicator {
   readonly #seen = new Set<string>();
-  /** Core-UUID → sequences seen (insertion order = age). */
-  readonly #sequences = new Map<string, Set<number>>();
-  /** Core-UUID → the highest sequence ever admitted (a higher one is new: no set lookup). */
-  readonly #highest = new Map<string, number>();
-  /** The switch heard from last, its set and highest sequence (one switch usually dominates). */
+  /** Core-UUID → its window (insertion order = least recently heard first). */
+  readonly #windows = new Map<string, SequenceWindow>();
+  /** The switch heard from last and its window (one switch usually dominates). */
   #lastCore: string | undefined;
-  #lastSeen: Set<number> | undefined;
-  #lastHighest = Number.NEGATIVE_INFINITY;
-  #sequenced = 0;
+  #lastWindow: SequenceWindow | undefined;
   readonly #max: number;
 
-  /** @param maxKeys keys remembered (default 200 000, about a minute of a busy switch's events). */
+  /** @param maxKeys sequences remembered per switch, and keys of unsequenced events (default 200 000). */
   constructor(maxKeys = 200_000) {
     this.#max = maxKeys;
   }
@@ -44,33 +101,26 @@ export class Deduplicator {
   /** True the first time an event is offered, false for a duplicate. */
   admitEvent(ev: SwitchEvent): boolean {
     const seq = ev.sequence;
-    if (seq === undefined) return this.admit(fallbackKey(ev));
+    if (seq === undefined || !Number.isSafeInteger(seq) || seq < 0) return this.admit(eventKey(ev));
     const core = ev.coreUuid ?? '';
-    let seen: Set<number> | undefined;
-    let highest: number;
-    if (core === this.#lastCore && this.#lastSeen !== undefined) {
-      seen = this.#lastSeen;
-      highest = this.#lastHighest;
-    } else {
-      if (this.#lastCore !== undefined) this.#highest.set(this.#lastCore, this.#lastHighest);
-      seen = this.#sequences.get(core);
-      if (seen === undefined) {
-        seen = new Set();
-        this.#sequences.set(core, seen);
+    let window = this.#lastWindow;
+    if (core !== this.#lastCore || window === undefined) {
+      window = this.#windows.get(core);
+      if (window === undefined) {
+        window = new SequenceWindow(this.#max);
+        if (this.#windows.size >= MAX_SWITCHES) {
+          const oldest = this.#windows.keys().next().value;
+          if (oldest !== undefined) this.#windows.delete(oldest);
+        }
+      } else {
+        this.#windows.delete(core);
       }
-      highest = this.#highest.get(core) ?? Number.NEGATIVE_INFINITY;
+      // Re-inserted at the end: the map stays in least-recently-heard order.
+      this.#windows.set(core, window);
       this.#lastCore = core;
-      this.#lastSeen = seen;
+      this.#lastWindow = window;
     }
-    // Sequences grow: one above every sequence admitted so far was never seen (no lookup needed).
-    if (seq > highest) this.#lastHighest = seq;
-    else {
-      this.#lastHighest = highest;
-      if (seen.has(seq)) return false;
-    }
-    seen.add(seq);
-    if (++this.#sequenced > this.#max) this.#forgetOldestSequence(seen);
-    return true;
+    return window.admit(seq);
   }
 
   /** True the first time a key is offered, false for a duplicate. */
@@ -84,36 +134,10 @@ export class Deduplicator {
     return true;
   }
 
-  /**
-   * Forgets one sequence: the oldest of the switch just heard from (one switch usually dominates),
-   * or, when that switch is new, of the switch heard from first.
-   */
-  #forgetOldestSequence(current: Set<number>): void {
-    let victim = current;
-    if (current.size <= 1) {
-      for (const set of this.#sequences.values()) {
-        if (set !== current) {
-          victim = set;
-          break;
-        }
-      }
-    }
-    const oldest = victim.values().next().value;
-    if (oldest !== undefined) victim.delete(oldest);
-    this.#sequenced--;
-    if (victim.size === 0) {
-      for (const [core, set] of this.#sequences) {
-        if (set !== victim) continue;
-        this.#sequences.delete(core);
-        this.#highest.delete(core);
-        if (core === this.#lastCore) this.#lastCore = undefined;
-        if (this.#lastSeen === victim) this.#lastSeen = undefined;
-      }
-    }
-  }
-
-  /** Keys remembered (both kinds). */
+  /** Keys remembered: sequences in the windows plus keys of unsequenced events. */
   get size(): number {
-    return this.#seen.size + this.#sequenced;
+    let sequences = 0;
+    for (const window of this.#windows.values()) sequences += window.count;
+    return this.#seen.size + sequences;
   }
 }
