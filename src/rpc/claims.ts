@@ -259,8 +259,8 @@ export class ClaimGate {
 
   /**
    * The handler of `id` is done (answered, or gave up): stops renewing its claim and renews it one
-   * last time, so it outlives the answer by the reply cache TTL whatever the run took. No-op for ids
-   * this gate does not hold.
+   * last time, so it outlives the answer by a whole claim life (at least the reply cache TTL) whatever
+   * the run took. No-op for ids this gate does not hold.
    */
   finished(id: string): void {
     const timer = this.#held.get(id);
@@ -274,11 +274,6 @@ export class ClaimGate {
   close(): void {
     for (const timer of this.#held.values()) timer.cancel();
     this.#held.clear();
-  }
-
-  /** Claims whose handlers are still running here. */
-  get held(): number {
-    return this.#held.size;
   }
 
   /** Renews the claim of a handler that starts now every half claim life until `finished`. */

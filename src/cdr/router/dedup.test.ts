@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventFromMap } from '../input/index.js';
 import { Deduplicator } from './dedup.js';
+import { prng } from '../../../test/support/prng.js';
 
 const event = (seq: number | undefined, core = 'core-1', uuid = 'leg-1') =>
   eventFromMap({
@@ -11,18 +12,6 @@ const event = (seq: number | undefined, core = 'core-1', uuid = 'leg-1') =>
     'Unique-ID': uuid,
     ...(seq === undefined ? {} : { 'Event-Sequence': String(seq) }),
   });
-
-/** Seeded PRNG (mulberry32) for reproducible streams. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('Deduplicator', () => {
   it('drops a repeated (Core-UUID, Event-Sequence) whatever order the events come in', () => {

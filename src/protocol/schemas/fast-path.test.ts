@@ -4,18 +4,7 @@ import { events } from './events.js';
 import { FALLBACK, fastPathOf } from './fast-path.js';
 import { methods } from './methods.js';
 import { validateEvent, validateParams, validateResult } from './validate.js';
-
-/** A small deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../test/support/prng.js';
 
 const ABSENT = Symbol('absent');
 const POOL: unknown[] = [
