@@ -71,6 +71,12 @@ export interface CdrParseBenchResult {
   eslPlainPipelineAllOpenEventsPerSec: number;
   /** Most calls open at once in the clock-following pipeline (router stats, sampled per chunk). */
   pipelinePeakOpenCalls: number;
+  /**
+   * The clock-following pipeline without its last stage: the router keeps one event per call
+   * (`maxEventsPerCall: 1`) and no story is built. An upper bound for any change to how calls are
+   * retained and stories built (docs/benchmarks.md, "Fourth pass").
+   */
+  eslPlainRouteOnlyEventsPerSec: number;
 }
 
 interface StepTimer {
@@ -207,6 +213,7 @@ function pipeline(
   chunks: Uint8Array[],
   expectedEvents: number,
   followEventTime: boolean,
+  buildStories = true,
 ): { stories: number; peakOpen: number } {
   // The synthetic stream's first event is at 2026-01-01T00:00:00Z (its default base).
   const clock = followEventTime ? new StepClock(Date.UTC(2026, 0, 1)) : new VirtualClock();
@@ -216,9 +223,9 @@ function pipeline(
   let newestMs = 0;
   const router = new Router({
     clock,
+    ...(buildStories ? {} : { maxEventsPerCall: 1 }),
     onReady: (call) => {
-      const story = buildStory(call, extractors);
-      sink += story.legs.length;
+      sink += buildStories ? buildStory(call, extractors).legs.length : call.events.length;
       stories++;
     },
   });
@@ -295,6 +302,9 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     pipelineAllOpen: () => {
       sink += pipeline(plainChunks, events, false).stories;
     },
+    routeOnly: () => {
+      sink += pipeline(plainChunks, events, true, false).stories;
+    },
     baseline: () => {
       for (const text of jsonTexts)
         sink += (JSON.parse(text) as { 'Event-Name': string })['Event-Name'].length;
@@ -319,6 +329,7 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     pipelineRatioToBaseline: Math.round(((rate.pipeline ?? 0) / baseline) * 100) / 100,
     eslPlainPipelineAllOpenEventsPerSec: rate.pipelineAllOpen ?? 0,
     pipelinePeakOpenCalls,
+    eslPlainRouteOnlyEventsPerSec: rate.routeOnly ?? 0,
   };
 }
 
