@@ -96,8 +96,11 @@ const realTimers: BusTimerSource = {
   },
 };
 
-/** mulberry32: tiny, fast, good enough for fault decisions, and fully determined by the seed. */
-function prng(seed: number): () => number {
+/**
+ * mulberry32: tiny, fast, good enough for fault decisions, and fully determined by the seed. Also the
+ * seeded PRNG of the property tests (test/support/prng.ts).
+ */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

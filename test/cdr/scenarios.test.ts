@@ -6,20 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { SwitchEvent } from '../../src/cdr/index.js';
 import { check, droppable, loadScenarios, runEvents } from './scenario-runner.js';
+import { prng as rng } from '../support/prng.js';
 
 const scenarios = loadScenarios();
-
-/** Deterministic PRNG (mulberry32) so a failing permutation can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Arrival order shuffled with a displacement bounded by the reorder window (2 s): jitter < 1.5 s. */
 function permute(events: readonly SwitchEvent[], seed: number): SwitchEvent[] {

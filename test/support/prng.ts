@@ -1,14 +1,5 @@
 /**
- * A small deterministic PRNG (mulberry32) for property tests: the same seed gives the same stream,
- * so a failing case can be replayed from the seed in its message.
+ * The seeded PRNG of the property tests (mulberry32, the one FaultBus uses): the same seed gives the
+ * same stream, so a failing case can be replayed from the seed in its message.
  */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../src/bus/fault-bus.js';
