@@ -42,15 +42,14 @@ class SequenceWindow {
   admit(seq: number): boolean {
     const size = this.#size;
     if (seq > this.#highest) {
-      // The numbers between the old highest and `seq` now stand for new sequences: clear their bits.
+      // The ring slots of the old highest + 1 … `seq` now stand for new sequences: clear them.
       if (this.#highest < 0 || seq - this.#highest >= size) {
         this.#bits.fill(0);
         this.count = 0;
       } else {
-        for (let n = this.#highest + 1; n < seq; n++) this.#clear(n % size);
+        for (let n = this.#highest + 1; n <= seq; n++) this.#clear(n % size);
       }
       this.#highest = seq;
-      this.#clear(seq % size);
       this.#set(seq % size);
       return true;
     }
