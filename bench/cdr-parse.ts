@@ -15,6 +15,7 @@ import {
   EslParser,
   encodeEventJson,
   encodeEventJsonFrame,
+  encodeEventPlain,
   encodeEventPlainFrame,
   type SwitchEvent,
   buildStory,
@@ -77,6 +78,21 @@ export interface CdrParseBenchResult {
    * retained and stories built (docs/benchmarks.md, "Fourth pass").
    */
   eslPlainRouteOnlyEventsPerSec: number;
+  /**
+   * A floor, not a parser: every line end of every event's header block found with the native
+   * `Buffer.indexOf` (memchr), no string made, nothing kept. No `text/event-plain` reader written in
+   * JavaScript does less per event (docs/benchmarks.md, "Fifth pass").
+   */
+  eslPlainLineWalkFloorEventsPerSec: number;
+  /**
+   * The line walk plus one string per header value (`latin1Slice` of the value bytes, not decoded, no
+   * name strings, nothing kept): what a JavaScript reader pays just to hold each value as a string.
+   */
+  eslPlainLineWalkValueStringsEventsPerSec: number;
+  /** eslPlainLineWalkFloor ÷ baseline. */
+  lineWalkFloorRatioToBaseline: number;
+  /** eslPlainLineWalkValueStrings ÷ baseline. */
+  lineWalkValueStringsRatioToBaseline: number;
 }
 
 interface StepTimer {
@@ -189,6 +205,36 @@ function measure(
   return perSec;
 }
 
+/** Every event's header block back to back, and where each one starts (one more entry: the end). */
+function headerBlocks(headers: readonly Record<string, string>[]): { bytes: Buffer; starts: Int32Array } {
+  const bodies = headers.map((h) => Buffer.from(encodeEventPlain(h), 'utf8'));
+  const starts = new Int32Array(bodies.length + 1);
+  for (let i = 0; i < bodies.length; i++) starts[i + 1] = starts[i]! + bodies[i]!.length;
+  return { bytes: Buffer.concat(bodies), starts };
+}
+
+/**
+ * The line-walk floor: finds every line end of every header block; with `strings`, also makes each
+ * `Name: value` line's value a string. Returns the lines found (or the value characters made).
+ */
+function walkLines(bytes: Buffer, starts: Int32Array, strings: boolean): number {
+  const read = bytes as Buffer & { latin1Slice(start: number, end: number): string };
+  let n = 0;
+  for (let k = 0; k + 1 < starts.length; k++) {
+    const end = starts[k + 1]!;
+    let line = starts[k]!;
+    for (let at = bytes.indexOf(10, line); at >= 0 && at < end; at = bytes.indexOf(10, line)) {
+      if (!strings) n++;
+      else if (at > line) {
+        const colon = bytes.indexOf(58, line);
+        if (colon >= 0 && colon < at) n += read.latin1Slice(colon + 2, at).length;
+      }
+      line = at + 1;
+    }
+  }
+  return n;
+}
+
 function parseFrames(chunks: Uint8Array[], onEvent: (ev: SwitchEvent) => void): number {
   const parser = new EslParser();
   let n = 0;
@@ -265,6 +311,10 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     headers.map((h) => encodeEventJsonFrame(h)),
     chunkBytes,
   );
+  const blocks = headerBlocks(headers);
+  // The walk must see every header line and each block's blank line, or it measures the wrong thing.
+  const lines = headers.reduce((n, h) => n + Object.keys(h).length + 1, 0);
+  if (walkLines(blocks.bytes, blocks.starts, false) !== lines) throw new Error('line walk missed lines');
   const bytes = (list: string[]): number =>
     Math.round(list.reduce((n, s) => n + Buffer.byteLength(s), 0) / list.length);
 
@@ -305,6 +355,12 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     routeOnly: () => {
       sink += pipeline(plainChunks, events, true, false).stories;
     },
+    lineWalk: () => {
+      sink += walkLines(blocks.bytes, blocks.starts, false);
+    },
+    lineWalkStrings: () => {
+      sink += walkLines(blocks.bytes, blocks.starts, true);
+    },
     baseline: () => {
       for (const text of jsonTexts)
         sink += (JSON.parse(text) as { 'Event-Name': string })['Event-Name'].length;
@@ -330,6 +386,10 @@ export function runCdrParseBench(options: CdrParseBenchOptions = {}): CdrParseBe
     eslPlainPipelineAllOpenEventsPerSec: rate.pipelineAllOpen ?? 0,
     pipelinePeakOpenCalls,
     eslPlainRouteOnlyEventsPerSec: rate.routeOnly ?? 0,
+    eslPlainLineWalkFloorEventsPerSec: rate.lineWalk ?? 0,
+    eslPlainLineWalkValueStringsEventsPerSec: rate.lineWalkStrings ?? 0,
+    lineWalkFloorRatioToBaseline: Math.round(((rate.lineWalk ?? 0) / baseline) * 100) / 100,
+    lineWalkValueStringsRatioToBaseline: Math.round(((rate.lineWalkStrings ?? 0) / baseline) * 100) / 100,
   };
 }
 
