@@ -24,6 +24,7 @@ import {
   Router,
   syntheticChannelEvent,
 } from '../src/cdr/index.js';
+import type { ReadBuffer } from '../src/cdr/input/switch-event.js';
 import { type Clock, sleepOn, type Timer, VirtualClock } from '../src/clock/index.js';
 
 export interface CdrParseBenchOptions {
@@ -206,19 +207,18 @@ function measure(
 }
 
 /** Every event's header block back to back, and where each one starts (one more entry: the end). */
-function headerBlocks(headers: readonly Record<string, string>[]): { bytes: Buffer; starts: Int32Array } {
+function headerBlocks(headers: readonly Record<string, string>[]): { bytes: ReadBuffer; starts: Int32Array } {
   const bodies = headers.map((h) => Buffer.from(encodeEventPlain(h), 'utf8'));
   const starts = new Int32Array(bodies.length + 1);
   for (let i = 0; i < bodies.length; i++) starts[i + 1] = starts[i]! + bodies[i]!.length;
-  return { bytes: Buffer.concat(bodies), starts };
+  return { bytes: Buffer.concat(bodies) as ReadBuffer, starts };
 }
 
 /**
  * The line-walk floor: finds every line end of every header block; with `strings`, also makes each
  * `Name: value` line's value a string. Returns the lines found (or the value characters made).
  */
-function walkLines(bytes: Buffer, starts: Int32Array, strings: boolean): number {
-  const read = bytes as Buffer & { latin1Slice(start: number, end: number): string };
+function walkLines(bytes: ReadBuffer, starts: Int32Array, strings: boolean): number {
   let n = 0;
   for (let k = 0; k + 1 < starts.length; k++) {
     const end = starts[k + 1]!;
@@ -227,7 +227,7 @@ function walkLines(bytes: Buffer, starts: Int32Array, strings: boolean): number 
       if (!strings) n++;
       else if (at > line) {
         const colon = bytes.indexOf(58, line);
-        if (colon >= 0 && colon < at) n += read.latin1Slice(colon + 2, at).length;
+        if (colon >= 0 && colon < at) n += bytes.latin1Slice(colon + 2, at).length;
       }
       line = at + 1;
     }
